@@ -34,7 +34,9 @@ typedef struct BtfField {
 /* Opens BTF from an ELF file's .BTF section or a raw BTF blob (detected by
  * magic).  On error fills e with "PATH: .BTF: <what was expected>". */
 int btf_layout_open(const char *path, BtfLayout **out, SlError *e);
-/* Opens a module's split BTF (its .BTF section) on top of base. */
+/* Opens a module's split BTF (its .BTF section) on top of base, which must
+ * stay open until this layout is closed.  Names are looked up in the
+ * module's own types first, then in base. */
 int btf_layout_open_split(const char *ko_path, const BtfLayout *base,
                           BtfLayout **out, SlError *e);
 void btf_layout_close(BtfLayout *l);

@@ -119,6 +119,8 @@ static void test_btf__sk_buff_bitfields__sit_at_the_kernels_marker_fields(void *
     BtfField pkt_type = field(l, "sk_buff", "pkt_type");
 
     assert_int_equal(cloned.offset, btf_layout_offsetof(l, "sk_buff", "__cloned_offset"));
+    /* e1000_xmit_frame: testb $0x1,0x7e(%r9) -- skb_cloned(skb) */
+    assert_int_equal(cloned.offset, 0x7e);
     assert_int_equal(cloned.bit_offset, 0);
     assert_int_equal(cloned.bit_size, 1);
     assert_int_equal(cloned.size, 1);
@@ -139,6 +141,8 @@ static void test_btf__nested_bitfield_path__composes_member_offsets(void **state
                     (uint64_t)btf_layout_offsetof(l, "device", "power");
 
     assert_int_equal(wake.bit_size, 1);
+    /* e1000: testb $0x1,0x1ac(%rdi) -- device_can_wakeup(&pdev->dev) */
+    assert_int_equal(wake.offset * 8 + wake.bit_offset, 0x1ac * 8);
     assert_int_equal(wake.offset * 8 + wake.bit_offset,
                      (base + inner.offset) * 8 + inner.bit_offset);
     assert_true(wake.bit_offset + wake.bit_size <= wake.size * 8);
