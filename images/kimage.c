@@ -136,12 +136,14 @@ int kimage_fetch(const char *abi, int quiet, SlError *e)
         }
         return 0;
     }
+    if (WIFSIGNALED(status)) {
+        /* The held line is progress, not an error: the cache entry stays
+         * incomplete and the next fetch starts over. */
+        return sl_error(e, -EINTR, "sluice: %s killed by signal %d [last step: %s]",
+                        SLUICE_FETCH_SCRIPT, WTERMSIG(status), last[0] ? last : "none");
+    }
     if (last[0]) {
         return sl_error(e, -EIO, "%s", last);
-    }
-    if (WIFSIGNALED(status)) {
-        return sl_error(e, -EINTR, "sluice: %s killed by signal %d", SLUICE_FETCH_SCRIPT,
-                        WTERMSIG(status));
     }
     return sl_error(e, -EIO, "sluice: %s failed [exit=%d]", SLUICE_FETCH_SCRIPT,
                     WEXITSTATUS(status));
