@@ -7,13 +7,14 @@
  * so one formatter serves printk, dev_*, netdev_*, snprintf and %pV.
  *
  * Covered: flags (-+ #0), width and precision (also '*'), length modifiers
- * hh h l ll z t j L, conversions d i u x X o c s p % n(ignored, like Linux);
- * pointer extensions %pM %pMR %pm %pI4 %pi4 %pI6 %pE (basic) %ph %phC %phD
- * %phN (with '*' length) %pS %ps %pB (symbolized by a callback) %pK %px
- * %pa %pad %pap %pe %pV; plain %p prints a hashed value as Linux does after
- * boot (32 hex digits reduced to the low 64 bits of a keyed hash), with a
- * fixed key so runs are deterministic; NULL prints "(null)" for %s and
- * "0000000000000000" for %p.
+ * hh h l ll L z t, conversions d i u x X o c s p %; like Linux, %n, %j and
+ * any other unsupported conversion end the output at that point.
+ * Pointer extensions %pM %pMR %pMF %pm %pI4 %pi4 %pI6 %pI6c %pi6 %pE %ph
+ * %phC %phD %phN (with '*' length) %pS %ps %pB (symbolized by a callback)
+ * %pK %px %pa %pad %pap %pe %pV %pU %pNF %pks; plain %p prints a hashed
+ * value as Linux does after boot (the low 32 bits of a keyed SipHash,
+ * as 16 hex digits), with a fixed key so runs are deterministic; NULL
+ * prints "(null)" for %s and "0000000000000000" for %p.
  */
 #ifndef KERNEL_GUEST_KFMT_H
 #define KERNEL_GUEST_KFMT_H
@@ -33,8 +34,8 @@ struct KfmtSource {
      * written, or 0 if unknown (the formatter prints the hex address). */
     size_t (*symbolize)(KfmtSource *src, uint64_t addr, int with_offset,
                         char *buf, size_t cap);
-    /* Optional: makes a KfmtSource reading a guest va_list at va_gva (for
-     * %pV, whose argument points to struct va_format {fmt; va_list *va}). */
+    /* The caller's own state; copied into the KfmtSource that
+     * kfmt_va_list_init() makes for %pV. */
     void *opaque;
 };
 
