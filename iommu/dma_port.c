@@ -59,6 +59,24 @@ static void dma_port_copy(Iommu *mmu, uint64_t phys, uint8_t *buf, size_t n, Iom
     }
 }
 
+/* The common case, an access within one page: no translation array. */
+static int dma_port_one_page(DmaPort *port, uint64_t iova, uint8_t *buf, size_t len,
+                             IommuDir dir)
+{
+    Iommu *mmu = port->iommu;
+    uint64_t phys;
+    IommuReason why = iommu_translate_page(mmu, port->rid, iova, dir, &phys);
+
+    if (why != IOMMU_REASON_NONE && why != IOMMU_REASON_STALE_IOTLB) {
+        return dma_port_fail(mmu, port->rid, iova, len, dir, why);
+    }
+    dma_port_copy(mmu, phys, buf, len, dir);
+    if (why == IOMMU_REASON_STALE_IOTLB) {
+        iommu_fault_record(mmu, port->rid, iova, len, dir, why);
+    }
+    return 0;
+}
+
 static int dma_port_access(DmaPort *port, uint64_t iova, uint8_t *buf, size_t len,
                            IommuDir dir)
 {
@@ -80,6 +98,9 @@ static int dma_port_access(DmaPort *port, uint64_t iova, uint8_t *buf, size_t le
         end = iova < IOMMU_IOVA_LIMIT ? IOMMU_IOVA_LIMIT : iova;
         return dma_port_fail(mmu, port->rid, end, len - (end - iova), dir,
                              IOMMU_REASON_OUT_OF_RANGE);
+    }
+    if ((iova & (IOMMU_PAGE_SIZE - 1)) + len <= IOMMU_PAGE_SIZE) {
+        return dma_port_one_page(port, iova, buf, len, dir);
     }
     npages = (size_t)((((iova + len - 1) >> IOMMU_PAGE_SHIFT) - (iova >> IOMMU_PAGE_SHIFT)) + 1);
     if (npages > DMA_PORT_STACK_PAGES) {

@@ -135,8 +135,28 @@ uint64_t *iommu_pgtable_slot(Iommu *mmu, uint32_t root, uint64_t iova, bool crea
 typedef void IommuLeafFn(Iommu *mmu, uint64_t iova, uint64_t pte, void *opaque);
 void iommu_pgtable_destroy(Iommu *mmu, uint32_t root, IommuLeafFn *leaf, void *opaque);
 
-/* iommu_iotlb.c */
-IommuTlbEntry *iommu_iotlb_lookup(Iommu *mmu, uint16_t rid, uint64_t iova_pfn);
+/* iommu_iotlb.c.  The set index and the lookup are inline: they are the
+ * hit path of every DMA. */
+static inline unsigned iommu_iotlb_set_of(uint16_t rid, uint64_t iova_pfn)
+{
+    return (unsigned)(iova_pfn ^ ((uint64_t)rid * 0x9e5u)) & (IOMMU_TLB_SETS - 1);
+}
+
+static inline IommuTlbEntry *iommu_iotlb_lookup(Iommu *mmu, uint16_t rid, uint64_t iova_pfn)
+{
+    IommuTlbEntry *set = mmu->tlb[iommu_iotlb_set_of(rid, iova_pfn)];
+
+    if ((set[0].flags & IOMMU_TLB_VALID) && set[0].iova_pfn == iova_pfn &&
+        set[0].rid == rid) {
+        return &set[0];
+    }
+    if ((set[1].flags & IOMMU_TLB_VALID) && set[1].iova_pfn == iova_pfn &&
+        set[1].rid == rid) {
+        return &set[1];
+    }
+    return NULL;
+}
+
 void iommu_iotlb_fill(Iommu *mmu, uint16_t rid, uint64_t iova_pfn,
                       uint64_t phys_pfn, unsigned perms);
 void iommu_iotlb_invalidate_page(Iommu *mmu, uint16_t rid, uint64_t iova_pfn);

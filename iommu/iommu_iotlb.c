@@ -15,30 +15,10 @@
 
 #include <string.h>
 
-static unsigned iommu_iotlb_set(uint16_t rid, uint64_t iova_pfn)
-{
-    return (unsigned)(iova_pfn ^ ((uint64_t)rid * 0x9e5u)) & (IOMMU_TLB_SETS - 1);
-}
-
-IommuTlbEntry *iommu_iotlb_lookup(Iommu *mmu, uint16_t rid, uint64_t iova_pfn)
-{
-    IommuTlbEntry *set = mmu->tlb[iommu_iotlb_set(rid, iova_pfn)];
-
-    if ((set[0].flags & IOMMU_TLB_VALID) && set[0].iova_pfn == iova_pfn &&
-        set[0].rid == rid) {
-        return &set[0];
-    }
-    if ((set[1].flags & IOMMU_TLB_VALID) && set[1].iova_pfn == iova_pfn &&
-        set[1].rid == rid) {
-        return &set[1];
-    }
-    return NULL;
-}
-
 void iommu_iotlb_fill(Iommu *mmu, uint16_t rid, uint64_t iova_pfn,
                       uint64_t phys_pfn, unsigned perms)
 {
-    unsigned s = iommu_iotlb_set(rid, iova_pfn);
+    unsigned s = iommu_iotlb_set_of(rid, iova_pfn);
     unsigned way = mmu->tlb_victim[s];
     IommuTlbEntry *e = &mmu->tlb[s][way];
 

@@ -378,8 +378,7 @@ int iommu_state_restore(Iommu *mmu, const void *buf, size_t size, SlError *err)
     const uint8_t *p = buf;
     IommuStateHeader h;
     IommuStats stats;
-    const IommuTlbEntry *tlb;
-    const uint8_t *victim;
+    const uint8_t *tlb, *victim;
     const IommuPinPair *pairs;
     IommuPinPair *pair_copy = NULL;
     IommuStateNew n;
@@ -403,9 +402,9 @@ int iommu_state_restore(Iommu *mmu, const void *buf, size_t size, SlError *err)
     iommu_state_get(&p, &stats, sizeof(stats));
     iommu_state_get(&p, n.domains, h.ndomains * sizeof(IommuDomain));
     iommu_state_get(&p, n.tables, h.ntables * sizeof(IommuTable));
-    /* The blob may be unaligned: the IOTLB and victim bytes are read through
-     * the copy into mmu only after the checks, from these positions. */
-    tlb = (const IommuTlbEntry *)(const void *)p;
+    /* The blob may be unaligned: the IOTLB is copied out below, before any
+     * field of it is read. */
+    tlb = p;
     p += sizeof(mmu->tlb);
     victim = p;
     p += sizeof(mmu->tlb_victim);
