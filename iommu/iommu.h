@@ -264,8 +264,10 @@ void iommu_print_summary(const Iommu *mmu, FILE *out);
 /* The whole state as a flat blob without host pointers: domains (names,
  * bounds, notes), page tables, pin counts, IOTLB contents (saved, not
  * invalidated, so a restored run replays hit for hit), flush queue, time,
- * counters, fault queue, pending stop request.  Config values that size
- * arrays must match on restore. */
+ * counters, fault queue, pending stop request, and the config values
+ * (mode, bounds, queue sizes) -- restore adopts them.  Only the RAM size must
+ * match.  Wiring (RAM pointer, fault hook) is kept, never saved.  Saving
+ * scans one pin counter per RAM frame. */
 size_t iommu_state_size(const Iommu *mmu);
 /* Writes the blob; returns its size or -ENOSPC if size is too small. */
 long iommu_state_save(const Iommu *mmu, void *buf, size_t size);
