@@ -1,0 +1,325 @@
+/*
+ * emu/machine.c: the machine, read top to bottom like a board schematic:
+ *
+ *   PCI bus 0 --- 00:02.0  the device model (RTL8139), INTA# -> IRQ 11
+ *      |
+ *   software IOMMU (a domain per requester id) --- guest RAM
+ *      |
+ *   emulated kernel (loader, served API) --- vCPU (Unicorn)
+ *
+ * Firmware places I/O BARs from 0xc000 and memory BARs from 0xfebf0000,
+ * as a PC's BIOS would, and routes INTx of slot N to IRQ 9 + N % 4.
+ */
+#include "emu/machine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/pci.h"
+#include "devices/rtl8139.h"
+#include "images/kexports.h"
+#include "iommu/iommu.h"
+#include "kernel-guest/kernel.h"
+
+#define MACHINE_DEVFN 0x10            /* 00:02.0 */
+#define MACHINE_IO_BASE 0xc000u
+#define MACHINE_MEM_BASE 0xfebf0000u
+#define MACHINE_IRQ_BASE 9
+#define MACHINE_MAX_MODULES 16
+
+struct Machine {
+    MachineConfig cfg;
+    PciBus *bus;
+    Rtl8139 *rtl8139;
+    Iommu *iommu;
+    Kernel *kernel;
+    KExports *exports;
+    int modules[MACHINE_MAX_MODULES];  /* kernel module slots, load order */
+    unsigned nmodules;
+};
+
+static const char *const machine_trace_kinds[] = {
+    [PCI_ACCESS_BAR_READ] = "R", [PCI_ACCESS_BAR_WRITE] = "W",
+    [PCI_ACCESS_CONFIG_READ] = "CR", [PCI_ACCESS_CONFIG_WRITE] = "CW",
+};
+
+/* --trace-mmio: phase kind bar offset size value instruction */
+static void machine_trace(void *opaque, const PciAccess *a)
+{
+    Machine *m = opaque;
+    char insn[256], bar[16];
+
+    if (!m->cfg.trace || !m->kernel || kernel_phase(m->kernel) == KERNEL_PHASE_BOOT) {
+        return;
+    }
+    kernel_current_insn(m->kernel, insn, sizeof(insn));
+    if (a->bar < 0) {
+        snprintf(bar, sizeof(bar), "cfg");
+    } else {
+        snprintf(bar, sizeof(bar), "%d", a->bar);
+    }
+    fprintf(m->cfg.trace, "%s %s %s 0x%02llx %u 0x%0*x %s\n",
+            kernel_phase_name(kernel_phase(m->kernel)), machine_trace_kinds[a->kind], bar,
+            (unsigned long long)a->offset, a->size, (int)a->size * 2, a->value, insn);
+}
+
+static uint32_t machine_config_read(void *o, unsigned devfn, unsigned off, unsigned size)
+{
+    return pci_config_read(((Machine *)o)->bus, devfn, off, size);
+}
+
+static void machine_config_write(void *o, unsigned devfn, unsigned off, uint32_t v,
+                                 unsigned size)
+{
+    pci_config_write(((Machine *)o)->bus, devfn, off, v, size);
+}
+
+static uint32_t machine_bar_read(void *o, unsigned devfn, int bar, uint64_t off, unsigned size)
+{
+    return pci_bus_bar_read(((Machine *)o)->bus, devfn, bar, off, size);
+}
+
+static void machine_bar_write(void *o, unsigned devfn, int bar, uint64_t off, uint32_t v,
+                              unsigned size)
+{
+    pci_bus_bar_write(((Machine *)o)->bus, devfn, bar, off, v, size);
+}
+
+static uint32_t machine_pio_read(void *o, uint16_t port, unsigned size)
+{
+    uint32_t v = 0xffffffffu;
+
+    pci_bus_io_read(((Machine *)o)->bus, port, size, &v);
+    return v;
+}
+
+static void machine_pio_write(void *o, uint16_t port, unsigned size, uint32_t v)
+{
+    pci_bus_io_write(((Machine *)o)->bus, port, size, v);
+}
+
+static KernelExportKind machine_export_kind(void *o, const char *name, uint32_t *crc)
+{
+    Machine *m = o;
+    const KExport *x = m->exports ? kexports_find(m->exports, name) : NULL;
+
+    if (!x) {
+        return KERNEL_EXPORT_NONE;
+    }
+    if (crc) {
+        *crc = x->crc;
+    }
+    return x->kind == KEXPORTS_FUNC ? KERNEL_EXPORT_FUNC : KERNEL_EXPORT_DATA;
+}
+
+static void machine_log(void *o, int level, const char *line)
+{
+    Machine *m = o;
+
+    if (level == '7' && !m->cfg.verbose) {
+        return;
+    }
+    fprintf(m->cfg.out ? m->cfg.out : stdout, "%s\n", line);
+    fflush(m->cfg.out ? m->cfg.out : stdout);
+}
+
+static void machine_irq(void *opaque, int line, int level)
+{
+    /* Interrupt delivery comes with the kernel's IRQ contexts. */
+}
+
+static int machine_add_devices(Machine *m, SlError *e)
+{
+    Rtl8139Config rc = {
+        .mac = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56},
+        .revision = 0x10,
+        .irq = {.set_level = machine_irq, .opaque = m},
+    };
+
+    if (!m->cfg.device || !strcmp(m->cfg.device, "rtl8139")) {
+        m->rtl8139 = rtl8139_new(m->bus, MACHINE_DEVFN, &rc);
+        if (!m->rtl8139) {
+            return sl_error(e, -ENOMEM, "machine: cannot create the rtl8139 device");
+        }
+    } else if (strcmp(m->cfg.device, "none") != 0) {
+        return sl_error(e, -EINVAL, "--device %s: unknown device model (known: rtl8139, none)",
+                        m->cfg.device);
+    }
+    pci_bus_assign_resources(m->bus, MACHINE_IO_BASE, MACHINE_MEM_BASE, MACHINE_IRQ_BASE);
+    return 0;
+}
+
+int machine_new(const MachineConfig *cfg, Machine **out, SlError *e)
+{
+    Machine *m = calloc(1, sizeof(*m));
+    KernelHostOps ops = {
+        .pci_config_read = machine_config_read, .pci_config_write = machine_config_write,
+        .pci_bar_read = machine_bar_read, .pci_bar_write = machine_bar_write,
+        .pio_read = machine_pio_read, .pio_write = machine_pio_write,
+        .export_kind = machine_export_kind, .log = machine_log,
+    };
+    KernelConfig kc = {0};
+    IommuConfig ic;
+    void *ram;
+    uint64_t ram_size;
+    int err;
+
+    *out = NULL;
+    if (!m) {
+        return sl_error(e, -ENOMEM, "machine: out of memory");
+    }
+    m->cfg = *cfg;
+    ops.opaque = m;
+    m->bus = pci_bus_new();
+    err = m->bus ? machine_add_devices(m, e) : sl_error(e, -ENOMEM, "machine: out of memory");
+    err = err ? err : kexports_load(cfg->image->vmlinux, &m->exports, e);
+    if (!err) {
+        kc.btf_path = cfg->image->vmlinux;
+        kc.ram_bytes = cfg->ram_bytes;
+        kc.block_budget = cfg->block_budget;
+        kc.allow_unserved = cfg->allow_unserved;
+        err = kernel_new(&kc, &ops, &m->kernel, e);
+    }
+    if (!err) {
+        kernel_ram(m->kernel, &ram, &ram_size);
+        iommu_config_default(&ic, ram, ram_size);
+        err = iommu_new(&ic, &m->iommu, e);
+    }
+    err = err ? err : kernel_set_iommu(m->kernel, m->iommu, e);
+    if (err) {
+        machine_free(m);
+        return err;
+    }
+    pci_bus_set_trace(m->bus, machine_trace, m);
+    *out = m;
+    return 0;
+}
+
+void machine_free(Machine *m)
+{
+    if (!m) {
+        return;
+    }
+    kernel_free(m->kernel);
+    iommu_free(m->iommu);
+    pci_bus_free(m->bus);        /* before the device it points at */
+    rtl8139_free(m->rtl8139);
+    kexports_free(m->exports);
+    free(m);
+}
+
+static bool machine_has_module(Machine *m, const char *name)
+{
+    for (unsigned i = 0; i < m->nmodules; i++) {
+        const char *n = kernel_module_name(m->kernel, m->modules[i]);
+        size_t j;
+
+        for (j = 0; n[j] && name[j]; j++) {
+            char a = n[j] == '-' ? '_' : n[j], b = name[j] == '-' ? '_' : name[j];
+
+            if (a != b) {
+                break;
+            }
+        }
+        if (!n[j] && !name[j]) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int machine_load_one(Machine *m, const char *path, const char *const *params,
+                            unsigned nparams, unsigned depth, SlError *e)
+{
+    char deps[256], *save = NULL, *dep;
+    int mod, err, loaded = 0;
+
+    if (depth > 8) {
+        return sl_error(e, -ELOOP, "%s: module dependencies nest too deep", path);
+    }
+    err = kernel_module_depends(path, deps, sizeof(deps), e);
+    if (err) {
+        return err;
+    }
+    for (dep = strtok_r(deps, ",", &save); dep; dep = strtok_r(NULL, ",", &save)) {
+        char dpath[4096];
+
+        if (!*dep || machine_has_module(m, dep)) {
+            continue;
+        }
+        err = kimage_module_path(m->cfg.image, dep, dpath, sizeof(dpath), e);
+        err = err ? err : machine_load_one(m, dpath, NULL, 0, depth + 1, e);
+        if (err < 0) {
+            return err;
+        }
+        loaded += err;
+    }
+    if (m->nmodules == MACHINE_MAX_MODULES) {
+        return sl_error(e, -ENOSPC, "%s: too many modules", path);
+    }
+    mod = kernel_load_module(m->kernel, path, params, nparams, e);
+    if (mod < 0) {
+        return mod;
+    }
+    m->modules[m->nmodules++] = mod;
+    return loaded + 1;
+}
+
+int machine_load_driver(Machine *m, const char *path, const char *const *params,
+                        unsigned nparams, SlError *e)
+{
+    return machine_load_one(m, path, params, nparams, 0, e);
+}
+
+int machine_init_modules(Machine *m)
+{
+    for (unsigned i = 0; i < m->nmodules; i++) {
+        int err = kernel_init_module(m->kernel, m->modules[i]);
+
+        if (err) {
+            return err;
+        }
+    }
+    return 0;
+}
+
+int machine_exit_modules(Machine *m)
+{
+    while (m->nmodules) {
+        int err = kernel_exit_module(m->kernel, m->modules[m->nmodules - 1]);
+
+        if (err) {
+            return err;
+        }
+        m->nmodules--;
+    }
+    return 0;
+}
+
+bool machine_guest_stopped(const Machine *m)
+{
+    return kernel_dead(m->kernel);
+}
+
+void machine_report(Machine *m, FILE *out)
+{
+    kernel_report_print(m->kernel, out);
+}
+
+void machine_summary(Machine *m, FILE *out)
+{
+    KernelStats s;
+    IommuStats is;
+
+    kernel_stats(m->kernel, &s);
+    iommu_stats(m->iommu, &is);
+    fprintf(out, "sluice: summary: %u driver%s registered, %u device%s bound, %u netdev%s, "
+            "%u warning%s, heap %llu bytes in %u objects live, %llu DMA pages pinned\n",
+            s.drivers_registered, s.drivers_registered == 1 ? "" : "s",
+            s.devices_bound, s.devices_bound == 1 ? "" : "s",
+            s.netdevs_registered, s.netdevs_registered == 1 ? "" : "s",
+            s.warnings, s.warnings == 1 ? "" : "s",
+            (unsigned long long)s.heap_live_bytes, s.heap_live_objects,
+            (unsigned long long)is.pins_now);
+}

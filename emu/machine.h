@@ -1,0 +1,49 @@
+/*
+ * emu/machine.h: one machine -- a PCI bus with its devices, the software
+ * IOMMU, the emulated kernel and the vCPU -- wired in one place
+ * (machine.c is the only file that sees every layer).
+ */
+#ifndef EMU_MACHINE_H
+#define EMU_MACHINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/error.h"
+#include "images/kimage.h"
+
+typedef struct Machine Machine;
+
+typedef struct MachineConfig {
+    const KImage *image;         /* the real kernel the drivers belong to */
+    const char *device;          /* device model on 00:02.0: "rtl8139", "none" */
+    bool allow_unserved;
+    uint64_t block_budget;       /* 0 = default */
+    uint64_t ram_bytes;          /* 0 = default */
+    FILE *trace;                 /* --trace-mmio: one line per register access, or NULL */
+    bool verbose;                /* print the kernel's debug-level lines too */
+    FILE *out;                   /* where the kernel's log goes (stdout) */
+} MachineConfig;
+
+int machine_new(const MachineConfig *cfg, Machine **out, SlError *e);
+void machine_free(Machine *m);
+
+/* Loads a module and, first, what its .modinfo depends= names (from the
+ * image), like modprobe.  params apply to this module only.  Returns the
+ * number of modules now loaded by this call, or a negative error (an
+ * "Unknown symbol" load has printed one line per missing import). */
+int machine_load_driver(Machine *m, const char *path, const char *const *params,
+                        unsigned nparams, SlError *e);
+/* Runs every loaded module's init, in load order.  0, a module's negative
+ * errno, or -EFAULT if the guest stopped (machine_report prints why). */
+int machine_init_modules(Machine *m);
+/* Runs module exit (the driver's remove comes from pci_unregister_driver)
+ * in reverse load order. */
+int machine_exit_modules(Machine *m);
+bool machine_guest_stopped(const Machine *m);
+void machine_report(Machine *m, FILE *out);
+/* The summary at exit: drivers, devices, netdevs, leaks. */
+void machine_summary(Machine *m, FILE *out);
+
+#endif

@@ -1,0 +1,338 @@
+/*
+ * kernel-guest/kapi_netdev.c: net_device allocation, registration and the
+ * small netdev helpers probe and remove use (net/core/dev.c,
+ * net/ethernet/eth.c).  Every field is written through BTF names.
+ */
+#include "kernel-guest/kernel_internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define KNET_ALIGN 32                 /* NETDEV_ALIGN */
+#define KNET_MAX_ADDR_LEN 32
+#define KNET_ARPHRD_ETHER 1
+#define KNET_ETH_HLEN 14
+#define KNET_IFF_BROADCAST 0x2
+#define KNET_IFF_MULTICAST 0x1000
+#define KNET_IFF_UP 0x1
+#define KNET_EADDRNOTAVAIL 99
+
+static int64_t knet_enum(Kernel *k, const char *name)
+{
+    return kernel_enum(k, name);
+}
+
+static KNetdev *knet_find(Kernel *k, uint64_t dev)
+{
+    for (unsigned i = 0; i < k->nnetdevs; i++) {
+        if (k->netdevs[i].dev == dev) {
+            return &k->netdevs[i];
+        }
+    }
+    return NULL;
+}
+
+/* An empty list_head at va: both pointers to itself. */
+static void knet_list_init(Kernel *k, uint64_t dev, const char *path)
+{
+    char next[96], prev[96];
+    long off = kernel_offsetof(k, "net_device", path);
+
+    if (off < 0) {
+        return;
+    }
+    snprintf(next, sizeof(next), "%s.next", path);
+    snprintf(prev, sizeof(prev), "%s.prev", path);
+    kernel_field_write(k, dev, "net_device", next, dev + (uint64_t)off);
+    kernel_field_write(k, dev, "net_device", prev, dev + (uint64_t)off);
+}
+
+static void knet_set_bit(Kernel *k, uint64_t va, int64_t bit, bool on)
+{
+    uint64_t w = kernel_read_u64(k, va);
+
+    w = on ? w | (1ull << bit) : w & ~(1ull << bit);
+    kernel_write_u64(k, va, w);
+}
+
+static uint64_t knet_state_va(Kernel *k, uint64_t dev)
+{
+    return dev + (uint64_t)kernel_offsetof(k, "net_device", "state");
+}
+
+/* alloc_etherdev_mqs(sizeof_priv, txqs, rxqs): alloc_netdev_mqs with
+ * ether_setup, name "eth%d". */
+static uint64_t kapi_alloc_etherdev_mqs(void *opaque, VcpuCall *c)
+{
+    Kernel *k = opaque;
+    long nsz = kernel_sizeof(k, "net_device");
+    long qsz = kernel_sizeof(k, "netdev_queue");
+    long rsz = kernel_sizeof(k, "netdev_rx_queue");
+    long name = kernel_offsetof(k, "net_device", "name");
+    long bcast = kernel_offsetof(k, "net_device", "broadcast");
+    uint64_t txqs = c->arg[1] ? c->arg[1] : 1, rxqs = c->arg[2] ? c->arg[2] : 1;
+    uint64_t dev, tx, rx, addr;
+
+    if (nsz < 0 || qsz < 0 || rsz < 0 || name < 0 || bcast < 0) {
+        return 0;
+    }
+    if (k->nnetdevs == KERNEL_MAX_NETDEVS) {
+        return 0;
+    }
+    /* The private area follows the aligned net_device: netdev_priv(). */
+    dev = kmem_kmalloc(&k->mem, (((uint64_t)nsz + KNET_ALIGN - 1) & ~(uint64_t)(KNET_ALIGN - 1)) +
+                                    c->arg[0], KNET_ALIGN, true);
+    tx = kmem_kmalloc(&k->mem, txqs * (uint64_t)qsz, 64, true);
+    rx = kmem_kmalloc(&k->mem, rxqs * (uint64_t)rsz, 64, true);
+    addr = kmem_kmalloc(&k->mem, KNET_MAX_ADDR_LEN, 16, true);
+    if (!dev || !tx || !rx || !addr) {
+        kmem_kfree(&k->mem, dev);
+        kmem_kfree(&k->mem, tx);
+        kmem_kfree(&k->mem, rx);
+        kmem_kfree(&k->mem, addr);
+        return 0;
+    }
+    kernel_write_u64(k, dev + (uint64_t)name, 0);
+    memcpy(kmem_host(&k->mem, dev + (uint64_t)name, 6), "eth%d", 6);
+    memset(kmem_host(&k->mem, dev + (uint64_t)bcast, 6), 0xff, 6);
+    kernel_field_write(k, dev, "net_device", "_tx", tx);
+    kernel_field_write(k, dev, "net_device", "num_tx_queues", txqs);
+    kernel_field_write(k, dev, "net_device", "real_num_tx_queues", txqs);
+    kernel_field_write(k, dev, "net_device", "_rx", rx);
+    kernel_field_write(k, dev, "net_device", "num_rx_queues", rxqs);
+    kernel_field_write(k, dev, "net_device", "real_num_rx_queues", rxqs);
+    for (uint64_t i = 0; i < txqs; i++) {
+        kernel_field_write(k, tx + i * (uint64_t)qsz, "netdev_queue", "dev", dev);
+    }
+    for (uint64_t i = 0; i < rxqs; i++) {
+        kernel_field_write(k, rx + i * (uint64_t)rsz, "netdev_rx_queue", "dev", dev);
+    }
+    kernel_field_write(k, dev, "net_device", "dev_addr", addr);
+    kernel_field_write(k, dev, "net_device", "type", KNET_ARPHRD_ETHER);
+    kernel_field_write(k, dev, "net_device", "hard_header_len", KNET_ETH_HLEN);
+    kernel_field_write(k, dev, "net_device", "min_header_len", KNET_ETH_HLEN);
+    kernel_field_write(k, dev, "net_device", "mtu", 1500);
+    kernel_field_write(k, dev, "net_device", "min_mtu", 68);
+    kernel_field_write(k, dev, "net_device", "max_mtu", 1500);
+    kernel_field_write(k, dev, "net_device", "addr_len", 6);
+    kernel_field_write(k, dev, "net_device", "tx_queue_len", 1000);
+    kernel_field_write(k, dev, "net_device", "flags", KNET_IFF_BROADCAST | KNET_IFF_MULTICAST);
+    kernel_field_write(k, dev, "net_device", "reg_state", (uint64_t)knet_enum(k, "NETREG_UNINITIALIZED"));
+    knet_list_init(k, dev, "mc.list");
+    knet_list_init(k, dev, "uc.list");
+    knet_list_init(k, dev, "napi_list");
+    knet_list_init(k, dev, "dev_list");
+    knet_list_init(k, dev, "unreg_list");
+    knet_list_init(k, dev, "close_list");
+    if (vcpu_dead(c->cpu)) {
+        return 0;
+    }
+    k->netdevs[k->nnetdevs++] = (KNetdev){.dev = dev};
+    return dev;
+}
+
+/* register_netdev(dev): a unique name for "eth%d", ndo_init, registered
+ * and present. */
+static uint64_t kapi_register_netdev(void *opaque, VcpuCall *c)
+{
+    Kernel *k = opaque;
+    uint64_t dev = c->arg[0];
+    KNetdev *n = knet_find(k, dev);
+    long name_off = kernel_offsetof(k, "net_device", "name");
+    uint64_t ops, init, ret = 0;
+    char name[16];
+
+    if (!n || name_off < 0) {
+        vcpu_raise(c->cpu, "register_netdev of 0x%llx, which alloc_netdev did not return",
+                   (unsigned long long)dev);
+        return (uint64_t)-EINVAL;
+    }
+    kernel_read_str(k, dev + (uint64_t)name_off, name, sizeof(name));
+    if (strchr(name, '%')) {
+        unsigned unit = 0;
+        char *pct = strchr(name, '%');
+        bool taken;
+
+        *pct = 0;
+        do {
+            char cand[32], other[16];
+
+            taken = false;
+            snprintf(cand, sizeof(cand), "%.8s%u", name, unit);
+            for (unsigned i = 0; i < k->nnetdevs; i++) {
+                if (k->netdevs[i].registered) {
+                    kernel_read_str(k, k->netdevs[i].dev + (uint64_t)name_off, other, sizeof(other));
+                    taken = taken || !strcmp(other, cand);
+                }
+            }
+            if (!taken) {
+                memcpy(kmem_host(&k->mem, dev + (uint64_t)name_off, 16), cand, strlen(cand) + 1);
+            }
+            unit++;
+        } while (taken);
+    }
+    ops = kernel_field_read(k, dev, "net_device", "netdev_ops");
+    init = ops ? kernel_field_read(k, ops, "net_device_ops", "ndo_init") : 0;
+    if (init && (kernel_call(k, k->current_module, k->phase, init, &dev, 1, &ret) != 0 ||
+                 (int32_t)ret != 0)) {
+        return ret;
+    }
+    kernel_field_write(k, dev, "net_device", "ifindex", 2 + (uint64_t)(n - k->netdevs));
+    kernel_field_write(k, dev, "net_device", "reg_state", (uint64_t)knet_enum(k, "NETREG_REGISTERED"));
+    knet_set_bit(k, knet_state_va(k, dev), knet_enum(k, "__LINK_STATE_PRESENT"), true);
+    n->registered = true;
+    return 0;
+}
+
+static uint64_t kapi_unregister_netdev(void *opaque, VcpuCall *c)
+{
+    Kernel *k = opaque;
+    uint64_t dev = c->arg[0], ops, uninit;
+    KNetdev *n = knet_find(k, dev);
+
+    if (!n || !n->registered) {
+        vcpu_raise(c->cpu, "unregister_netdev of 0x%llx, which is not registered",
+                   (unsigned long long)dev);
+        return 0;
+    }
+    if (kernel_field_read(k, dev, "net_device", "flags") & KNET_IFF_UP) {
+        vcpu_raise(c->cpu, "unregister_netdev of an interface that is up: closing it needs "
+                   "the network lifecycle (not served by sluice yet)");
+        return 0;
+    }
+    ops = kernel_field_read(k, dev, "net_device", "netdev_ops");
+    uninit = ops ? kernel_field_read(k, ops, "net_device_ops", "ndo_uninit") : 0;
+    if (uninit && kernel_call(k, k->current_module, k->phase, uninit, &dev, 1, NULL) != 0) {
+        return 0;
+    }
+    kernel_field_write(k, dev, "net_device", "reg_state", (uint64_t)knet_enum(k, "NETREG_UNREGISTERED"));
+    n->registered = false;
+    return 0;
+}
+
+static uint64_t kapi_free_netdev(void *opaque, VcpuCall *c)
+{
+    Kernel *k = opaque;
+    uint64_t dev = c->arg[0];
+    KNetdev *n = knet_find(k, dev);
+    uint64_t st;
+
+    if (!n) {
+        vcpu_raise(c->cpu, "free_netdev of 0x%llx, which alloc_netdev did not return",
+                   (unsigned long long)dev);
+        return 0;
+    }
+    st = kernel_field_read(k, dev, "net_device", "reg_state");
+    if (st != (uint64_t)knet_enum(k, "NETREG_UNINITIALIZED") &&
+        st != (uint64_t)knet_enum(k, "NETREG_UNREGISTERED")) {
+        vcpu_raise(c->cpu, "kernel BUG: free_netdev of a registered net_device (BUG_ON in net/core/dev.c)");
+        return 0;
+    }
+    kmem_kfree(&k->mem, kernel_field_read(k, dev, "net_device", "_tx"));
+    kmem_kfree(&k->mem, kernel_field_read(k, dev, "net_device", "_rx"));
+    kmem_kfree(&k->mem, kernel_field_read(k, dev, "net_device", "dev_addr"));
+    kmem_kfree(&k->mem, dev);
+    *n = k->netdevs[--k->nnetdevs];
+    return 0;
+}
+
+/* dev_addr_mod(dev, offset, addr, len) */
+static uint64_t kapi_dev_addr_mod(void *opaque, VcpuCall *c)
+{
+    Kernel *k = opaque;
+    uint64_t dst = kernel_field_read(k, c->arg[0], "net_device", "dev_addr") + c->arg[1];
+    uint8_t *d = kmem_host(&k->mem, dst, c->arg[3]);
+    uint8_t *s = kmem_host(&k->mem, c->arg[2], c->arg[3]);
+
+    if (!d || !s || c->arg[1] + c->arg[3] > KNET_MAX_ADDR_LEN) {
+        vcpu_raise(c->cpu, "dev_addr_mod out of range [offset=%llu] [len=%llu]",
+                   (unsigned long long)c->arg[1], (unsigned long long)c->arg[3]);
+        return 0;
+    }
+    memmove(d, s, c->arg[3]);
+    return 0;
+}
+
+/* eth_validate_addr(dev): -EADDRNOTAVAIL unless a unicast, non-zero MAC. */
+static uint64_t kapi_eth_validate_addr(void *opaque, VcpuCall *c)
+{
+    Kernel *k = opaque;
+    const uint8_t *a = kmem_host(&k->mem, kernel_field_read(k, c->arg[0], "net_device", "dev_addr"), 6);
+    bool zero = a && !(a[0] | a[1] | a[2] | a[3] | a[4] | a[5]);
+
+    return !a || zero || (a[0] & 1) ? (uint64_t)-KNET_EADDRNOTAVAIL : 0;
+}
+
+static uint64_t kapi_netif_device_attach(void *opaque, VcpuCall *c)
+{
+    Kernel *k = opaque;
+
+    knet_set_bit(k, knet_state_va(k, c->arg[0]), knet_enum(k, "__LINK_STATE_PRESENT"), true);
+    return 0;
+}
+
+static uint64_t kapi_netif_device_detach(void *opaque, VcpuCall *c)
+{
+    Kernel *k = opaque;
+
+    knet_set_bit(k, knet_state_va(k, c->arg[0]), knet_enum(k, "__LINK_STATE_PRESENT"), false);
+    return 0;
+}
+
+/* netif_napi_add_weight(dev, napi, poll, weight): the instance starts
+ * disabled (SCHED set) until napi_enable, as in Linux. */
+static uint64_t kapi_netif_napi_add_weight(void *opaque, VcpuCall *c)
+{
+    Kernel *k = opaque;
+    uint64_t napi = c->arg[1];
+    long st = kernel_offsetof(k, "napi_struct", "state");
+
+    kernel_field_write(k, napi, "napi_struct", "dev", c->arg[0]);
+    kernel_field_write(k, napi, "napi_struct", "poll", c->arg[2]);
+    kernel_field_write(k, napi, "napi_struct", "weight", c->arg[3]);
+    if (st >= 0) {
+        knet_set_bit(k, napi + (uint64_t)st, knet_enum(k, "NAPI_STATE_SCHED"), true);
+        knet_set_bit(k, napi + (uint64_t)st, knet_enum(k, "NAPI_STATE_NPSVC"), true);
+    }
+    return 0;
+}
+
+/* netdev_stats_to_stats64(stats64, netdev_stats): unsigned longs to u64s,
+ * the rest zeroed. */
+static uint64_t kapi_netdev_stats_to_stats64(void *opaque, VcpuCall *c)
+{
+    Kernel *k = opaque;
+    long n = kernel_sizeof(k, "net_device_stats") / 8;
+    long m = kernel_sizeof(k, "rtnl_link_stats64") / 8;
+
+    for (long i = 0; i < m && n > 0; i++) {
+        kernel_write_u64(k, c->arg[0] + 8 * (uint64_t)i,
+                         i < n ? kernel_read_u64(k, c->arg[1] + 8 * (uint64_t)i) : 0);
+    }
+    return 0;
+}
+
+int kapi_netdev_register(Kernel *k, SlError *e)
+{
+    static const struct { const char *name; VcpuHostFn fn; } fns[] = {
+        {"alloc_etherdev_mqs", kapi_alloc_etherdev_mqs},
+        {"register_netdev", kapi_register_netdev},
+        {"unregister_netdev", kapi_unregister_netdev},
+        {"free_netdev", kapi_free_netdev},
+        {"dev_addr_mod", kapi_dev_addr_mod},
+        {"eth_validate_addr", kapi_eth_validate_addr},
+        {"netif_device_attach", kapi_netif_device_attach},
+        {"netif_device_detach", kapi_netif_device_detach},
+        {"netif_napi_add_weight", kapi_netif_napi_add_weight},
+        {"netdev_stats_to_stats64", kapi_netdev_stats_to_stats64},
+    };
+
+    for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+        int err = kapi_fn(k, fns[i].name, fns[i].fn, e);
+
+        if (err) {
+            return err;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,123 @@
+/*
+ * kernel-guest/kernel.h: the kernel that driver code sees.
+ *
+ * No Linux kernel runs.  The emulated kernel owns the guest address space
+ * (a direct map of guest RAM at page_offset_base, a vmemmap, modules in the
+ * top 2 GiB, a per-CPU area behind %gs), loads .ko files, and serves the
+ * kernel API they import from host C, with every struct layout read from
+ * the kernel's BTF.  It reaches devices only through KernelHostOps, which
+ * the machine wires (kernel-guest never includes devices/).
+ */
+#ifndef KERNEL_GUEST_KERNEL_H
+#define KERNEL_GUEST_KERNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/error.h"
+#include "translator/vcpu.h"
+
+typedef struct Kernel Kernel;
+
+/* What the real kernel exports, for telling "Unknown symbol" from
+ * "exported by Linux but not served by sluice". */
+typedef enum KernelExportKind {
+    KERNEL_EXPORT_NONE = 0,
+    KERNEL_EXPORT_FUNC,
+    KERNEL_EXPORT_DATA,
+} KernelExportKind;
+
+/* Phases of a driver's life, for traces and reports. */
+typedef enum KernelPhase {
+    KERNEL_PHASE_BOOT = 0,
+    KERNEL_PHASE_INIT,           /* module init */
+    KERNEL_PHASE_PROBE,
+    KERNEL_PHASE_RUN,
+    KERNEL_PHASE_REMOVE,
+    KERNEL_PHASE_EXIT,           /* module exit */
+} KernelPhase;
+
+/* The machine's side: devices, the real kernel's export list, output. */
+typedef struct KernelHostOps {
+    /* PCI configuration space (bus 0); all-ones for an empty devfn. */
+    uint32_t (*pci_config_read)(void *opaque, unsigned devfn, unsigned off, unsigned size);
+    void (*pci_config_write)(void *opaque, unsigned devfn, unsigned off, uint32_t v,
+                             unsigned size);
+    /* BAR accesses by device and BAR (iomap cookies, MMIO mappings). */
+    uint32_t (*pci_bar_read)(void *opaque, unsigned devfn, int bar, uint64_t off,
+                             unsigned size);
+    void (*pci_bar_write)(void *opaque, unsigned devfn, int bar, uint64_t off,
+                          uint32_t v, unsigned size);
+    /* Port I/O by port number (in/out instructions, inb/outb). */
+    uint32_t (*pio_read)(void *opaque, uint16_t port, unsigned size);
+    void (*pio_write)(void *opaque, uint16_t port, unsigned size, uint32_t v);
+    /* Whether the real kernel exports name, and its modversions CRC. */
+    KernelExportKind (*export_kind)(void *opaque, const char *name, uint32_t *crc);
+    /* One line the kernel printed (no newline), with its printk level
+     * ('0'..'7', or 'd' for debug). */
+    void (*log)(void *opaque, int level, const char *line);
+    void *opaque;
+} KernelHostOps;
+
+typedef struct KernelConfig {
+    const char *btf_path;        /* vmlinux (or raw BTF) of the drivers' kernel */
+    size_t ram_bytes;            /* guest RAM; 0 = 128 MiB */
+    uint64_t block_budget;       /* per host -> guest call; 0 = default */
+    bool allow_unserved;         /* load modules whose imports sluice does not
+                                  * serve; calling one is then a report */
+    unsigned hz;                 /* CONFIG_HZ of that kernel (250 on Debian) */
+} KernelConfig;
+
+int kernel_new(const KernelConfig *cfg, const KernelHostOps *host, Kernel **out,
+               SlError *e);
+void kernel_free(Kernel *k);
+
+Vcpu *kernel_vcpu(Kernel *k);
+/* Guest RAM (guest-physical 0 .. size), for the IOMMU and DMA ports. */
+void kernel_ram(Kernel *k, void **ram, uint64_t *size);
+/* The IOMMU through which the DMA API maps device memory; each PCI device
+ * gets a domain (requester id = devfn on bus 0) when this is called. */
+struct Iommu;
+int kernel_set_iommu(Kernel *k, struct Iommu *mmu, SlError *e);
+KernelPhase kernel_phase(const Kernel *k);
+const char *kernel_phase_name(KernelPhase p);
+
+/* Loads a .ko (relocates, resolves imports, applies "name=value"
+ * parameters) without running its init.  Every import that cannot be
+ * resolved gives one line "Unknown symbol NAME" on the log, and the load
+ * fails with -ENOENT, like insmod.  Returns the module index. */
+int kernel_load_module(Kernel *k, const char *path, const char *const *params,
+                       unsigned nparams, SlError *e);
+/* Runs module init; 0, or the init's negative errno, or -EFAULT if the
+ * guest stopped (kernel_report says why). */
+int kernel_init_module(Kernel *k, int mod);
+/* Runs module exit and frees the module. */
+int kernel_exit_module(Kernel *k, int mod);
+const char *kernel_module_name(const Kernel *k, int mod);
+/* The module's "depends=" list from .modinfo ("mii" or "" ), read from the
+ * file before loading. */
+int kernel_module_depends(const char *path, char *buf, size_t cap, SlError *e);
+
+/* Symbolizes a guest address ("rtl8139_init_one+0x1c/0x5a0 [8139too]"). */
+void kernel_symbolize(const Kernel *k, uint64_t addr, char *buf, size_t cap);
+/* The driver instruction running now (for traces): symbolized. */
+void kernel_current_insn(Kernel *k, char *buf, size_t cap);
+
+/* The guest stopped: prints the report (driver, instruction, backtrace). */
+bool kernel_dead(const Kernel *k);
+void kernel_report_print(Kernel *k, FILE *out);
+
+/* Counts for the exit summary and tests. */
+typedef struct KernelStats {
+    unsigned drivers_registered;
+    unsigned devices_bound;
+    unsigned netdevs_registered;
+    unsigned warnings;           /* WARN()s hit */
+    uint64_t heap_live_bytes;    /* kmalloc'd and not freed */
+    unsigned heap_live_objects;
+} KernelStats;
+void kernel_stats(const Kernel *k, KernelStats *s);
+
+#endif
