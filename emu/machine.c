@@ -311,15 +311,30 @@ void machine_summary(Machine *m, FILE *out)
 {
     KernelStats s;
     IommuStats is;
+    char leaks[512] = "";
+    size_t n = 0;
 
     kernel_stats(m->kernel, &s);
     iommu_stats(m->iommu, &is);
-    fprintf(out, "sluice: summary: %u driver%s registered, %u device%s bound, %u netdev%s, "
-            "%u warning%s, heap %llu bytes in %u objects live, %llu DMA pages pinned\n",
-            s.drivers_registered, s.drivers_registered == 1 ? "" : "s",
-            s.devices_bound, s.devices_bound == 1 ? "" : "s",
-            s.netdevs_registered, s.netdevs_registered == 1 ? "" : "s",
+#define LEAK(cond, ...)                                                        \
+    if (cond) {                                                                \
+        n += (size_t)snprintf(leaks + n, sizeof(leaks) - n, __VA_ARGS__);     \
+    }
+    LEAK(s.heap_live_objects, " [heap=%llu bytes in %u objects]",
+         (unsigned long long)s.heap_live_bytes, s.heap_live_objects)
+    LEAK(s.netdevs_live, " [netdevs=%u]", s.netdevs_live)
+    LEAK(s.devices_enabled, " [enabled devices=%u]", s.devices_enabled)
+    LEAK(s.regions_requested, " [requested BARs=%u]", s.regions_requested)
+    LEAK(s.iomaps_live, " [iomaps=%u]", s.iomaps_live)
+    LEAK(s.coherent_live, " [coherent DMA buffers=%u]", s.coherent_live)
+    LEAK(is.pins_now, " [pinned DMA pages=%llu]", (unsigned long long)is.pins_now)
+#undef LEAK
+    fprintf(out, "sluice: summary: %u probe%s, %u remove%s, %u netdev%s registered, "
+            "%u warning%s; %s%s\n",
+            s.probes, s.probes == 1 ? "" : "s", s.removes, s.removes == 1 ? "" : "s",
+            s.netdevs_registered_total, s.netdevs_registered_total == 1 ? "" : "s",
             s.warnings, s.warnings == 1 ? "" : "s",
-            (unsigned long long)s.heap_live_bytes, s.heap_live_objects,
-            (unsigned long long)is.pins_now);
+            m->nmodules ? "modules still loaded (not unloaded after the stop)"
+                        : n ? "left behind:" : "nothing left behind",
+            m->nmodules ? "" : leaks);
 }

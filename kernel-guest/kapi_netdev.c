@@ -181,6 +181,7 @@ static uint64_t kapi_register_netdev(void *opaque, VcpuCall *c)
     kernel_field_write(k, dev, "net_device", "reg_state", (uint64_t)knet_enum(k, "NETREG_REGISTERED"));
     knet_set_bit(k, knet_state_va(k, dev), knet_enum(k, "__LINK_STATE_PRESENT"), true);
     n->registered = true;
+    k->netdevs_registered_total++;
     return 0;
 }
 

@@ -225,6 +225,7 @@ static void kpci_try_probe(Kernel *k, int di, KPciDevice *d)
     if (err) {
         return;                  /* the guest stopped; the report says why */
     }
+    k->probes++;
     if ((int32_t)ret != 0) {
         d->driver = -1;
         kernel_field_write(k, d->pdev, "pci_dev", "dev.driver", 0);
@@ -295,6 +296,7 @@ static uint64_t kapi_pci_unregister_driver(void *opaque, VcpuCall *c)
             return 0;
         }
         d->driver = -1;
+        k->removes++;
         kernel_field_write(k, d->pdev, "pci_dev", "dev.driver", 0);
         kernel_field_write(k, d->pdev, "pci_dev", "dev.driver_data", 0);
     }
@@ -335,6 +337,16 @@ static uint64_t kpci_enable(Kernel *k, VcpuCall *c, bool io_too)
     for (int i = 0; i < 6; i++) {
         if (d->bar_size[i]) {
             bits |= d->bar_is_io[i] ? (io_too ? KPCI_COMMAND_IO : 0) : KPCI_COMMAND_MEMORY;
+        }
+    }
+    {
+        uint16_t old = (uint16_t)kpci_cfg_read(k, d->devfn, KPCI_COMMAND, 2);
+
+        if ((old | bits) != old) {
+            /* drivers/pci/setup-res.c pci_enable_resources() says so. */
+            kernel_log(k, '6', "%s %s: enabling device (%04x -> %04x)",
+                       d->driver >= 0 ? k->pci_drivers[d->driver].name : "pci", d->name,
+                       old, old | bits);
         }
     }
     kpci_command(k, d, bits, 0);

@@ -149,6 +149,11 @@ void kernel_current_insn(Kernel *k, char *buf, size_t cap)
         return;
     }
     vcpu_symbolize(k->cpu, rip, buf, cap);
+    if (vcpu_current_is_tail_call(k->cpu)) {
+        size_t n = strlen(buf);
+
+        snprintf(buf + n, cap - n, " (tail call)");
+    }
 }
 
 /* ud2: a WARN() continues after printing its warning, a BUG() stops. */
@@ -312,6 +317,8 @@ int kernel_new(const KernelConfig *cfg, const KernelHostOps *host, Kernel **out,
         vcpu_set_pio(k->cpu, host->pio_read, host->pio_write, host->opaque);
         err = kpci_enumerate(k, e);
     }
+    k->boot_live_bytes = k->mem.live_bytes;
+    k->boot_live_objects = k->mem.nallocs;
     if (err) {
         kernel_free(k);
         return err;
@@ -380,8 +387,28 @@ void kernel_stats(const Kernel *k, KernelStats *s)
         s->netdevs_registered += k->netdevs[i].registered;
     }
     s->warnings = k->warnings;
-    s->heap_live_bytes = k->mem.live_bytes;
-    s->heap_live_objects = k->mem.nallocs;
+    s->probes = k->probes;
+    s->removes = k->removes;
+    s->netdevs_registered_total = k->netdevs_registered_total;
+    s->netdevs_live = k->nnetdevs;
+    for (unsigned i = 0; i < k->npci_devices; i++) {
+        const KPciDevice *d = &k->pci_devices[i];
+        long off = btf_layout_offsetof(k->btf, "pci_dev", "enable_cnt");
+        uint32_t cnt = 0;
+        void *p = off >= 0 ? kmem_host(&k->mem, d->pdev + (uint64_t)off, 4) : NULL;
+
+        if (p) {
+            memcpy(&cnt, p, 4);
+        }
+        s->devices_enabled += cnt != 0;
+        s->regions_requested += (unsigned)__builtin_popcount(d->bar_requested);
+    }
+    for (unsigned i = 0; i < k->niomaps; i++) {
+        s->iomaps_live += k->iomaps[i].len != 0;
+    }
+    s->coherent_live = k->ncoherent;
+    s->heap_live_bytes = k->mem.live_bytes - k->boot_live_bytes;
+    s->heap_live_objects = k->mem.nallocs - k->boot_live_objects;
 }
 
 int kernel_call(Kernel *k, int mod, KernelPhase ph, uint64_t fn,

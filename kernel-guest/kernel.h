@@ -109,13 +109,22 @@ void kernel_current_insn(Kernel *k, char *buf, size_t cap);
 bool kernel_dead(const Kernel *k);
 void kernel_report_print(Kernel *k, FILE *out);
 
-/* Counts for the exit summary and tests. */
+/* Counts for the exit summary and tests.  "live" counts are what drivers
+ * hold now (the kernel's own boot-time objects are not counted): after
+ * every module's exit they are leaks. */
 typedef struct KernelStats {
     unsigned drivers_registered;
     unsigned devices_bound;
-    unsigned netdevs_registered;
+    unsigned probes, removes;    /* successful, over the run */
+    unsigned netdevs_registered; /* now */
+    unsigned netdevs_registered_total;
+    unsigned netdevs_live;       /* allocated and not freed */
+    unsigned devices_enabled;    /* pci_enable_device without disable */
+    unsigned regions_requested;  /* BARs requested and not released */
+    unsigned iomaps_live;        /* MMIO mappings not unmapped */
+    unsigned coherent_live;      /* dma_alloc_attrs buffers not freed */
     unsigned warnings;           /* WARN()s hit */
-    uint64_t heap_live_bytes;    /* kmalloc'd and not freed */
+    uint64_t heap_live_bytes;    /* kmalloc'd by drivers and not freed */
     unsigned heap_live_objects;
 } KernelStats;
 void kernel_stats(const Kernel *k, KernelStats *s);

@@ -102,6 +102,10 @@ struct Kernel {
     KNetdev netdevs[KERNEL_MAX_NETDEVS];
     unsigned nnetdevs;
     unsigned warnings;
+    unsigned probes, removes;    /* successful probe and remove calls */
+    unsigned netdevs_registered_total;
+    uint64_t boot_live_bytes;    /* the kernel's own heap after boot */
+    unsigned boot_live_objects;
     unsigned rtnl_depth;
     /* Execution context: one CPU; what Linux tracks in preempt_count. */
     bool irqs_off;

@@ -106,6 +106,11 @@ const char *vcpu_gateway_name(const Vcpu *cpu, uint64_t addr)
     return i < cpu->nslots ? cpu->slots[i].name : NULL;
 }
 
+const char *vcpu_call_name(const VcpuCall *c)
+{
+    return c->slot < c->cpu->nslots ? c->cpu->slots[c->slot].name : "?";
+}
+
 void vcpu_gateway_hook(uc_engine *uc, uint64_t address, uint32_t size, void *opaque)
 {
     static const int regs[7] = {

@@ -341,6 +341,11 @@ void vcpu_add_code_range(Vcpu *cpu, uint64_t start, uint64_t end)
     }
 }
 
+bool vcpu_current_is_tail_call(const Vcpu *cpu)
+{
+    return cpu->call && cpu->call->return_address == cpu->trampoline && cpu->depth;
+}
+
 uint64_t vcpu_current_rip(const Vcpu *cpu)
 {
     uint64_t rip = 0;
@@ -348,8 +353,13 @@ uint64_t vcpu_current_rip(const Vcpu *cpu)
 
     if (cpu->call) {
         /* The import was called from return_address - 5 (call rel32) in
-         * every relocated module; an indirect call is shorter. */
+         * every relocated module; an indirect call is shorter.  A tail
+         * call (jmp) leaves the host trampoline as return address: the
+         * site is then somewhere in the function the host called. */
         rip = cpu->call->return_address;
+        if (rip == cpu->trampoline && cpu->depth) {
+            return cpu->entry[cpu->depth - 1];
+        }
         if (uc_mem_read(cpu->uc, rip - 5, &op, 1) == UC_ERR_OK && op == 0xe8) {
             return rip - 5;
         }
@@ -412,6 +422,7 @@ int vcpu_call(Vcpu *cpu, uint64_t fn, const uint64_t *args, unsigned nargs,
 
         uc_reg_write(cpu->uc, vcpu_arg_regs[i], &v);
     }
+    cpu->entry[level] = fn;
     cpu->depth++;
     cpu->call = NULL;
     err = uc_emu_start(cpu->uc, fn, 0, 0, 0);

@@ -125,6 +125,8 @@ int vcpu_gateway_add(Vcpu *cpu, const char *name, VcpuHostFn fn, void *opaque,
 int vcpu_gateway_add_code(Vcpu *cpu, const char *name, const uint8_t *code,
                           size_t len, uint64_t *addr, SlError *e);
 const char *vcpu_gateway_name(const Vcpu *cpu, uint64_t addr);
+/* The name of the import a gateway call is for. */
+const char *vcpu_call_name(const VcpuCall *c);
 
 /* The i-th integer argument of a gateway call (0-based; 6 and up come
  * from the stack), for variadic imports. */
@@ -169,6 +171,9 @@ void vcpu_add_code_range(Vcpu *cpu, uint64_t start, uint64_t end);
 /* The instruction address of the innermost guest frame that made the
  * current gateway call or memory access (0 if none). */
 uint64_t vcpu_current_rip(const Vcpu *cpu);
+/* True when the current import was reached by a tail call (jmp), so
+ * vcpu_current_rip() is the entry of the calling function, not the site. */
+bool vcpu_current_is_tail_call(const Vcpu *cpu);
 
 /* Symbolizes addr ("sym+0x1c/0x400 [mod]", or "0xffff..." if unknown). */
 void vcpu_symbolize(const Vcpu *cpu, uint64_t addr, char *buf, size_t cap);

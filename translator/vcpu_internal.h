@@ -44,6 +44,7 @@ struct Vcpu {
     uint64_t trampoline;
     unsigned depth;
     uc_context *saved[VCPU_MAX_DEPTH];
+    uint64_t entry[VCPU_MAX_DEPTH];   /* the function each level called */
 
     /* Containment. */
     uint64_t block_budget;
