@@ -23,18 +23,21 @@ die() { printf 'install-deps: %s\n' "$*" >&2; exit 1; }
 command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 ||
     die "needs a Debian system with dpkg and apt (Debian 12 'bookworm')"
 
+# One dpkg-query for all (it prints nothing for a package it never heard of).
+installed=" $({ dpkg-query -W -f='${Package}:${Status}\n' "${PACKAGES[@]}" 2>/dev/null || true; } |
+              sed -n 's/:install ok installed$//p' | tr '\n' ' ') "
 missing=()
 for pkg in "${PACKAGES[@]}"; do
-    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
-    [ "$status" = "install ok installed" ] || missing+=("$pkg")
+    [[ "$installed" == *" $pkg "* ]] || missing+=("$pkg")
 done
 
-# The kernel image is fetched with apt-get download, which needs apt lists
-# that know the linux-image packages; a fresh container has none.
-need_lists=0
-if [ -z "$(apt-cache pkgnames linux-image-6.1 2>/dev/null | head -n 1)" ]; then
-    need_lists=1
-fi
+# The kernel image is fetched with apt-get download, which needs apt lists;
+# a fresh container has none.
+need_lists=1
+for list in /var/lib/apt/lists/*_Packages*; do
+    [ -e "$list" ] && need_lists=0
+    break
+done
 
 if [ ${#missing[@]} -eq 0 ] && [ "$need_lists" = 0 ]; then
     exit 0
