@@ -139,7 +139,7 @@ uint64_t kmem_reserve_module(KMem *m, uint64_t len)
     uint64_t va = m->modules_next;
 
     len = (len + KMEM_PAGE_SIZE - 1) & ~(KMEM_PAGE_SIZE - 1);
-    if (va + len > KMEM_MODULES_END) {
+    if (va > KMEM_MODULES_END || len > KMEM_MODULES_END - va) {
         return 0;
     }
     m->modules_next += len + KMEM_PAGE_SIZE;

@@ -291,7 +291,7 @@ static int ko_relocate(KoLoad *l)
             return sl_error(l->e, -ENOEXEC, "%s: %s: target section index %u out of range",
                             l->f.path, ko_elf_section_name(&l->f, i), sh.sh_info);
         }
-        if (!(tsh.sh_flags & SHF_ALLOC)) {
+        if (!(tsh.sh_flags & SHF_ALLOC) || !l->sec_host[sh.sh_info]) {
             continue;            /* debug info and the like: not loaded */
         }
         if (sh.sh_link != l->symtab || sh.sh_entsize != sizeof(Elf64_Rela)) {
