@@ -188,6 +188,7 @@ int kernel_load_module(Kernel *k, const char *path, const char *const *params,
     for (unsigned i = 0; i < nparams; i++) {
         err = kernel_apply_param(k, m, params[i], e);
         if (err) {
+            vcpu_remove_code_range(k->cpu, m->text_start, m->text_end);
             ko_unload(m, &k->mem);
             k->modules[slot] = NULL;
             return err;
@@ -237,6 +238,7 @@ int kernel_exit_module(Kernel *k, int mod)
         err = kernel_call(k, mod, KERNEL_PHASE_EXIT, m->exit, NULL, 0, NULL);
     }
     if (!err) {
+        vcpu_remove_code_range(k->cpu, m->text_start, m->text_end);
         ko_unload(m, &k->mem);
         k->modules[mod] = NULL;
     }

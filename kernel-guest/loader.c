@@ -71,6 +71,13 @@ static int ko_layout(KoLoad *l)
         if (!(sh.sh_flags & SHF_ALLOC) || sh.sh_type == SHT_NULL) {
             continue;
         }
+        if (sh.sh_size > KMEM_MODULES_END - KMEM_MODULES_BASE) {
+            free(sec_off);
+            free(sec_group);
+            return sl_error(l->e, -ENOEXEC, "%s: section %zu (%s): size 0x%llx is larger than the module area",
+                            l->f.path, i, ko_elf_section_name(&l->f, i),
+                            (unsigned long long)sh.sh_size);
+        }
         g = ko_group_of(&sh);
         a = sh.sh_addralign ? sh.sh_addralign : 1;
         off[g] = (off[g] + a - 1) & ~(a - 1);
@@ -210,7 +217,7 @@ static int ko_apply_one(KoLoad *l, size_t rsec, size_t n, const GElf_Rela *r,
 {
     uint64_t sym = GELF_R_SYM(r->r_info), type = GELF_R_TYPE(r->r_info);
     uint64_t s, p = l->sec_va[target] + r->r_offset;
-    uint8_t *where = l->sec_host[target] + r->r_offset;
+    uint8_t *where;
     unsigned width;
     int64_t v;
 
@@ -234,6 +241,7 @@ static int ko_apply_one(KoLoad *l, size_t rsec, size_t n, const GElf_Rela *r,
                         l->f.path, ko_elf_section_name(&l->f, rsec), n,
                         (unsigned long long)sym, l->nsyms);
     }
+    where = l->sec_host[target] + r->r_offset;
     s = l->sym_va[sym] + (uint64_t)r->r_addend;
     switch (type) {
     case R_X86_64_64:

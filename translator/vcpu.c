@@ -346,6 +346,16 @@ bool vcpu_current_is_tail_call(const Vcpu *cpu)
     return cpu->call && cpu->call->return_address == cpu->trampoline && cpu->depth;
 }
 
+void vcpu_remove_code_range(Vcpu *cpu, uint64_t start, uint64_t end)
+{
+    for (unsigned i = 0; i < cpu->ncode; i++) {
+        if (cpu->code[i].start == start && cpu->code[i].end == end) {
+            cpu->code[i] = cpu->code[--cpu->ncode];
+            return;
+        }
+    }
+}
+
 uint64_t vcpu_current_rip(const Vcpu *cpu)
 {
     uint64_t rip = 0;

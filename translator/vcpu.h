@@ -167,6 +167,7 @@ void vcpu_set_symbolizer(Vcpu *cpu, VcpuSymbolizer fn, void *opaque);
 void vcpu_set_ud2_handler(Vcpu *cpu, VcpuUd2Handler fn, void *opaque);
 /* Code ranges that may hold return addresses, for backtraces. */
 void vcpu_add_code_range(Vcpu *cpu, uint64_t start, uint64_t end);
+void vcpu_remove_code_range(Vcpu *cpu, uint64_t start, uint64_t end);
 
 /* The instruction address of the innermost guest frame that made the
  * current gateway call or memory access (0 if none). */
