@@ -21,6 +21,7 @@
 #include "images/kexports.h"
 #include "iommu/iommu.h"
 #include "kernel-guest/kernel.h"
+#include "translator/vcpu.h"
 
 #define MACHINE_DEVFN 0x10            /* 00:02.0 */
 #define MACHINE_IO_BASE 0xc000u
@@ -35,9 +36,45 @@ struct Machine {
     Iommu *iommu;
     Kernel *kernel;
     KExports *exports;
+    bool iommu_off;
     int modules[MACHINE_MAX_MODULES];  /* kernel module slots, load order */
     unsigned nmodules;
+    /* JSON objects for --report, in the order things happened. */
+    char **json;
+    unsigned njson, cap_json;
 };
+
+static void machine_add_json(Machine *m, const char *obj)
+{
+    if (m->njson == m->cap_json) {
+        unsigned cap = m->cap_json ? m->cap_json * 2 : 16;
+        char **v = realloc(m->json, cap * sizeof(*v));
+
+        if (!v) {
+            return;
+        }
+        m->json = v;
+        m->cap_json = cap;
+    }
+    m->json[m->njson] = strdup(obj);
+    if (m->json[m->njson]) {
+        m->njson++;
+    }
+}
+
+/* Every IOMMU fault: a report line now, a JSON record for --report. */
+static IommuAction machine_iommu_fault(void *opaque, const IommuFault *f)
+{
+    Machine *m = opaque;
+    char line[512], json[1024];
+
+    iommu_fault_format(f, line, sizeof(line));
+    fprintf(stderr, "sluice: %s\n", line);
+    if (iommu_fault_format_json(f, json, sizeof(json)) > 0) {
+        machine_add_json(m, json);
+    }
+    return IOMMU_ACTION_ABORT;
+}
 
 static const char *const machine_trace_kinds[] = {
     [PCI_ACCESS_BAR_READ] = "R", [PCI_ACCESS_BAR_WRITE] = "W",
@@ -184,9 +221,22 @@ int machine_new(const MachineConfig *cfg, Machine **out, SlError *e)
     if (!err) {
         kernel_ram(m->kernel, &ram, &ram_size);
         iommu_config_default(&ic, ram, ram_size);
+        ic.mode = cfg->iommu_mode && !strcmp(cfg->iommu_mode, "lazy") ? IOMMU_MODE_LAZY
+                                                                       : IOMMU_MODE_STRICT;
+        if (cfg->pin_limit_device) {
+            ic.pin_bound_domain = cfg->pin_limit_device / IOMMU_PAGE_SIZE;
+        }
+        if (cfg->pin_limit_global) {
+            ic.pin_bound_global = cfg->pin_limit_global / IOMMU_PAGE_SIZE;
+        }
         err = iommu_new(&ic, &m->iommu, e);
     }
-    err = err ? err : kernel_set_iommu(m->kernel, m->iommu, e);
+    if (!err) {
+        iommu_set_fault_hook(m->iommu, machine_iommu_fault, m);
+        m->iommu_off = cfg->iommu_mode && !strcmp(cfg->iommu_mode, "off");
+        /* TODO(off): identity DMA addresses need the DMA API's support. */
+        err = kernel_set_iommu(m->kernel, m->iommu, e);
+    }
     if (err) {
         machine_free(m);
         return err;
@@ -206,6 +256,10 @@ void machine_free(Machine *m)
     pci_bus_free(m->bus);        /* before the device it points at */
     rtl8139_free(m->rtl8139);
     kexports_free(m->exports);
+    for (unsigned i = 0; i < m->njson; i++) {
+        free(m->json[i]);
+    }
+    free(m->json);
     free(m);
 }
 
@@ -307,6 +361,66 @@ void machine_report(Machine *m, FILE *out)
     kernel_report_print(m->kernel, out);
 }
 
+/* A JSON string literal of s (quotes included). */
+static void machine_json_str(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\') {
+            fprintf(out, "\\%c", c);
+        } else if (c < 0x20) {
+            fprintf(out, "\\u%04x", c);
+        } else {
+            fputc(c, out);
+        }
+    }
+    fputc('"', out);
+}
+
+int machine_write_report(Machine *m, FILE *out, const char *driver)
+{
+    KernelStats s;
+    IommuStats is;
+    const char *sep = "";
+
+    kernel_stats(m->kernel, &s);
+    iommu_stats(m->iommu, &is);
+    fprintf(out, "{\"sluice\":\"report\",\"kernel\":");
+    machine_json_str(out, m->cfg.image->abi);
+    fprintf(out, ",\"driver\":");
+    machine_json_str(out, driver);
+    fprintf(out, ",\"iommu\":\"%s\",\n\"reports\":[",
+            m->iommu_off ? "off" : iommu_mode(m->iommu) == IOMMU_MODE_LAZY ? "lazy" : "strict");
+    for (unsigned i = 0; i < m->njson; i++) {
+        fprintf(out, "%s\n%s", sep, m->json[i]);
+        sep = ",";
+    }
+    if (kernel_dead(m->kernel)) {
+        const VcpuReport *r = vcpu_report(kernel_vcpu(m->kernel));
+        char sym[256];
+
+        kernel_symbolize(m->kernel, r->rip, sym, sizeof(sym));
+        fprintf(out, "%s\n{\"kind\":\"guest-stop\",\"stop\":\"%s\",\"rip\":\"0x%016llx\",\"at\":",
+                sep, vcpu_stop_name(r->stop), (unsigned long long)r->rip);
+        machine_json_str(out, sym);
+        fprintf(out, ",\"what\":");
+        machine_json_str(out, r->what);
+        fprintf(out, ",\"phase\":\"%s\"}", kernel_phase_name(kernel_phase(m->kernel)));
+    }
+    fprintf(out, "],\n\"summary\":{\"probes\":%u,\"removes\":%u,\"netdevs_registered\":%u,"
+            "\"warnings\":%u,\"heap_live_bytes\":%llu,\"heap_live_objects\":%u,"
+            "\"iommu_map_calls\":%llu,\"iommu_unmap_calls\":%llu,\"pins_now\":%llu,"
+            "\"pins_peak\":%llu,\"iommu_faults\":%u}}\n",
+            s.probes, s.removes, s.netdevs_registered_total, s.warnings,
+            (unsigned long long)s.heap_live_bytes, s.heap_live_objects,
+            (unsigned long long)is.map_calls, (unsigned long long)is.unmap_calls,
+            (unsigned long long)is.pins_now, (unsigned long long)is.pins_peak,
+            iommu_fault_count(m->iommu));
+    return ferror(out) ? -EIO : 0;
+}
+
 void machine_summary(Machine *m, FILE *out)
 {
     KernelStats s;
@@ -337,4 +451,7 @@ void machine_summary(Machine *m, FILE *out)
             m->nmodules ? "modules still loaded (not unloaded after the stop)"
                         : n ? "left behind:" : "nothing left behind",
             m->nmodules ? "" : leaks);
+    if (!m->iommu_off) {
+        iommu_print_summary(m->iommu, out);
+    }
 }

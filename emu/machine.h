@@ -24,6 +24,9 @@ typedef struct MachineConfig {
     FILE *trace;                 /* --trace-mmio: one line per register access, or NULL */
     bool verbose;                /* print the kernel's debug-level lines too */
     FILE *out;                   /* where the kernel's log goes (stdout) */
+    const char *iommu_mode;      /* "strict" (default), "lazy", "off" */
+    uint64_t pin_limit_device;   /* bytes a device may pin; 0 = unbounded */
+    uint64_t pin_limit_global;   /* bytes all devices may pin; 0 = unbounded */
 } MachineConfig;
 
 int machine_new(const MachineConfig *cfg, Machine **out, SlError *e);
@@ -43,7 +46,10 @@ int machine_init_modules(Machine *m);
 int machine_exit_modules(Machine *m);
 bool machine_guest_stopped(const Machine *m);
 void machine_report(Machine *m, FILE *out);
-/* The summary at exit: drivers, devices, netdevs, leaks. */
+/* The summary at exit: drivers, devices, netdevs, leaks, IOMMU. */
 void machine_summary(Machine *m, FILE *out);
+/* Everything reported during the run as one JSON document (--report):
+ * {"sluice":..., "kernel":..., "reports":[...], "summary":{...}}. */
+int machine_write_report(Machine *m, FILE *out, const char *driver);
 
 #endif

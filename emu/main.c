@@ -51,7 +51,16 @@ static const char sluice_usage[] =
     "                           before it is reported as a runaway loop\n"
     "                           (default 20000000)\n"
     "  --ram MIB                guest RAM in MiB (default 128)\n"
+    "  --iommu MODE             strict (default: unmap invalidates at once),\n"
+    "                           lazy (deferred invalidation, like Linux's flush\n"
+    "                           queue) or off (DMA addresses are guest-physical)\n"
+    "  --pin-limit BYTES        bytes of guest memory one device may have pinned\n"
+    "                           for DMA (K/M/G suffixes; default unbounded)\n"
+    "  --pin-limit-global BYTES the same bound over all devices\n"
+    "  --report FILE.json       write every report of the run (IOMMU faults,\n"
+    "                           DMA-API misuse, a guest stop) and a summary as JSON\n"
     "  -v, --verbose            also print the kernel's debug-level lines\n"
+    "  -h, --help               this text\n"
     "\n"
     "images options:\n"
     "  --abi ABI                which kernel (default: the newest 6.1 in apt)\n"
@@ -73,7 +82,48 @@ typedef struct RunArgs {
     unsigned nparams;
     int allow_unserved, verbose;
     uint64_t block_budget, ram_mib;
+    const char *iommu_mode;
+    uint64_t pin_limit, pin_limit_global;
+    const char *report_path;
 } RunArgs;
+
+/* A byte count with an optional K/M/G suffix (powers of 1024). */
+static int parse_bytes(const char *flag, const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+    unsigned shift = 0;
+
+    errno = 0;
+    v = strtoull(s, &end, 0);
+    if (*end == 'K' || *end == 'k') {
+        shift = 10, end++;
+    } else if (*end == 'M' || *end == 'm') {
+        shift = 20, end++;
+    } else if (*end == 'G' || *end == 'g') {
+        shift = 30, end++;
+    }
+    if (errno || end == s || *end || s[0] == '-' || v == 0 || v > (UINT64_MAX >> shift) ||
+        (v << shift) < 4096) {
+        fprintf(stderr, "sluice: %s %s: expected a byte count of at least 4096, "
+                "optionally with K, M or G\n", flag, s);
+        return -1;
+    }
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+/* Prints an error message once, with one "sluice: " prefix. */
+static void print_error(const char *context, const SlError *e)
+{
+    const char *msg = strncmp(e->msg, "sluice: ", 8) ? e->msg : e->msg + 8;
+
+    if (context) {
+        fprintf(stderr, "sluice: %s: %s\n", context, msg);
+    } else {
+        fprintf(stderr, "sluice: %s\n", msg);
+    }
+}
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -110,7 +160,7 @@ static int open_image(const char *abi, KImage *img)
     fprintf(stderr, "sluice: no cached kernel image%s%s; fetching it\n", abi ? " " : "",
             abi ? abi : "");
     if (kimage_fetch(abi, 0, &e) != 0 || kimage_open(abi, img, &e) != 0) {
-        fprintf(stderr, "sluice: %s\n", e.msg);
+        print_error(NULL, &e);
         return -1;
     }
     return 0;
@@ -130,7 +180,32 @@ static int resolve_driver(const KImage *img, const char *driver, char *path, siz
         return 0;
     }
     if (kimage_module_path(img, driver, path, cap, &e) != 0) {
-        fprintf(stderr, "sluice: --driver %s: %s\n", driver, e.msg);
+        char ctx[300];
+
+        snprintf(ctx, sizeof(ctx), "--driver %s", driver);
+        print_error(ctx, &e);
+        return -1;
+    }
+    return 0;
+}
+
+/* --report: written beside the target and renamed, never half-written. */
+static int write_report(Machine *m, const RunArgs *a)
+{
+    char tmp[4200];
+    FILE *f;
+    int err;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", a->report_path, (int)getpid());
+    f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, "sluice: --report %s: %s\n", a->report_path, strerror(errno));
+        return -1;
+    }
+    err = machine_write_report(m, f, a->driver);
+    if (fclose(f) != 0 || err || rename(tmp, a->report_path) != 0) {
+        fprintf(stderr, "sluice: --report %s: %s\n", a->report_path, strerror(errno));
+        unlink(tmp);
         return -1;
     }
     return 0;
@@ -142,18 +217,20 @@ static int run_machine(const RunArgs *a, const KImage *img, const char *path, FI
         .image = img, .device = a->device, .allow_unserved = a->allow_unserved,
         .block_budget = a->block_budget, .ram_bytes = a->ram_mib << 20,
         .trace = trace, .verbose = a->verbose, .out = stdout,
+        .iommu_mode = a->iommu_mode, .pin_limit_device = a->pin_limit,
+        .pin_limit_global = a->pin_limit_global,
     };
     SlError e = {{0}};
     Machine *m;
     int err, rc = 0;
 
     if (machine_new(&mc, &m, &e) != 0) {
-        fprintf(stderr, "sluice: %s\n", e.msg);
+        print_error(NULL, &e);
         return EXIT_HOST;
     }
     err = machine_load_driver(m, path, a->params, a->nparams, &e);
     if (err < 0) {
-        fprintf(stderr, "sluice: %s\n", e.msg);
+        print_error(NULL, &e);
         machine_free(m);
         return EXIT_HOST;
     }
@@ -173,6 +250,9 @@ static int run_machine(const RunArgs *a, const KImage *img, const char *path, FI
         }
     }
     machine_summary(m, stderr);
+    if (a->report_path && write_report(m, a) != 0 && !rc) {
+        rc = EXIT_HOST;
+    }
     machine_free(m);
     return rc;
 }
@@ -186,9 +266,12 @@ static int cmd_run(int argc, char **argv)
         {"allow-unserved", no_argument, NULL, 'u'},
         {"block-budget", required_argument, NULL, 'b'}, {"ram", required_argument, NULL, 'r'},
         {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
+        {"iommu", required_argument, NULL, 'i'}, {"pin-limit", required_argument, NULL, 'l'},
+        {"pin-limit-global", required_argument, NULL, 'g'},
+        {"report", required_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
-    RunArgs a = {.device = "rtl8139", .ram_mib = 128};
+    RunArgs a = {.device = "rtl8139", .ram_mib = 128, .iommu_mode = "strict"};
     char path[4096], tmp[4200];
     FILE *trace = NULL;
     KImage img;
@@ -223,6 +306,23 @@ static int cmd_run(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
+        case 'i':
+            if (strcmp(optarg, "strict") && strcmp(optarg, "lazy") && strcmp(optarg, "off")) {
+                return usage_error("--iommu %s: expected strict, lazy or off", optarg);
+            }
+            a.iommu_mode = optarg;
+            break;
+        case 'l':
+            if (parse_bytes("--pin-limit", optarg, &a.pin_limit)) {
+                return EXIT_USAGE;
+            }
+            break;
+        case 'g':
+            if (parse_bytes("--pin-limit-global", optarg, &a.pin_limit_global)) {
+                return EXIT_USAGE;
+            }
+            break;
+        case 'R': a.report_path = optarg; break;
         case 'h': fputs(sluice_usage, stdout); return 0;
         case ':': return usage_error("%s: needs a value", argv[optind - 1]);
         default: return usage_error("run: unknown option %s", argv[optind - 1]);
@@ -252,6 +352,13 @@ static int cmd_run(int argc, char **argv)
     }
     rc = run_machine(&a, &img, path, trace);
     if (trace) {
+        /* A run that stopped in the guest keeps its trace (it leads to the
+         * stop); a host error leaves nothing behind. */
+        if (rc == EXIT_HOST) {
+            fclose(trace);
+            unlink(tmp);
+            return rc;
+        }
         if (fclose(trace) != 0 || rename(tmp, a.trace_path) != 0) {
             fprintf(stderr, "sluice: --trace-mmio %s: %s\n", a.trace_path, strerror(errno));
             unlink(tmp);
@@ -292,14 +399,14 @@ static int cmd_images(int argc, char **argv)
     }
     if (!strcmp(sub, "fetch")) {
         if (kimage_fetch(abi, quiet, &e) != 0) {
-            fprintf(stderr, "sluice: %s\n", e.msg);
+            print_error(NULL, &e);
             return EXIT_HOST;
         }
         return 0;
     }
     if (!strcmp(sub, "info")) {
         if (kimage_open(abi, &img, &e) != 0) {
-            fprintf(stderr, "sluice: %s\n", e.msg);
+            print_error(NULL, &e);
             return EXIT_HOST;
         }
         printf("abi: %s\ndir: %s\nvmlinux: %s\n", img.abi, img.dir, img.vmlinux);

@@ -80,6 +80,11 @@ int ko_elf_open(const char *path, KoElf *f, SlError *e)
         return sl_error(e, -ENOEXEC, "%s: ELF header: section table at 0x%llx lies past the end of the file (size 0x%zx; truncated?)",
                         path, (unsigned long long)eh.e_shoff, f->size);
     }
+    if (eh.e_shnum && eh.e_shentsize &&
+        (f->size - eh.e_shoff) / eh.e_shentsize < eh.e_shnum) {
+        return sl_error(e, -ENOEXEC, "%s: ELF header: section table of %u entries at 0x%llx runs past the end of the file (size 0x%zx; truncated?)",
+                        path, eh.e_shnum, (unsigned long long)eh.e_shoff, f->size);
+    }
     if (elf_getshdrnum(f->elf, &f->nsec) != 0 || elf_getshdrstrndx(f->elf, &f->shstrndx) != 0) {
         return sl_error(e, -ENOEXEC, "%s: section table: %s (truncated?)", path, elf_errmsg(-1));
     }
