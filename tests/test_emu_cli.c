@@ -320,7 +320,8 @@ static const char *cli_example_value(const char *metavar)
     static const char *const table[][2] = {
         {"NAME|PATH", "8139too"}, {"NAME=VALUE", "debug=1"}, {"ABI", "6.1.0-56"},
         {"MODEL", "none"},        {"FILE", "trace.txt"},     {"N", "5000"},
-        {"MIB", "64"},
+        {"MIB", "64"},            {"MODE", "lazy"},          {"BYTES", "64K"},
+        {"FILE.json", "report.json"},
     };
 
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
@@ -355,11 +356,12 @@ static void cli_check_help_line(const char *line, void *ctx)
     }
     /* "-v, --verbose" or "--ram MIB": the flags, then maybe a metavariable. */
     snprintf(flags, sizeof(flags), "%s", line + 2);
+    /* The description follows two spaces, or (for a long option) on the
+     * next line. */
     tok = strstr(flags, "  ");
-    if (!tok) {
-        fail_msg("--help line [%s]: expected the option, two spaces, its description", line);
+    if (tok) {
+        *tok = '\0';
     }
-    *tok = '\0';
     tok = strrchr(flags, ' ');
     if (tok && tok[1] != '-') {
         snprintf(metavar, sizeof(metavar), "%s", tok + 1);
