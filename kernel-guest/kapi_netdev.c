@@ -1,11 +1,19 @@
 /*
  * kernel-guest/kapi_netdev.c: net_device allocation, registration and the
  * small netdev helpers probe and remove use (net/core/dev.c,
- * net/ethernet/eth.c).  Every field is written through BTF names.
+ * net/ethernet/eth.c), and an interface's life between them: dev_open and
+ * dev_close as `ip link set up/down` run them (kernel_netdev_open/close),
+ * unregister closing an interface that is still up, carrier and queue
+ * state.  Every field is written through BTF names.
+ *
+ * Not modelled: qdiscs (dev_activate/dev_deactivate attach and detach
+ * them; no packet leaves through one yet), netdev notifiers, the link
+ * watch (carrier changes are counted, no event is sent), netpoll.
  */
 #include "kernel-guest/kernel_internal.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 
 #define KNET_ALIGN 32                 /* NETDEV_ALIGN */
@@ -16,6 +24,37 @@
 #define KNET_IFF_MULTICAST 0x1000
 #define KNET_IFF_UP 0x1
 #define KNET_EADDRNOTAVAIL 99
+
+void knet_warn(Kernel *k, const char *file, const char *func, const char *fmt, ...)
+{
+    char msg[512], insn[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    kernel_current_insn(k, insn, sizeof(insn));
+    kernel_log(k, '4', "------------[ cut here ]------------");
+    kernel_log(k, '4', "%s", msg);
+    kernel_log(k, '4', "WARNING: CPU: 0 PID: 1 at %s %s (called from %s)", file, func, insn);
+    k->warnings++;
+}
+
+bool knet_assign_bit(Kernel *k, uint64_t va, int64_t bit, bool on)
+{
+    uint64_t w = kernel_read_u64(k, va);
+    bool old = (w >> bit) & 1;
+
+    kernel_write_u64(k, va, on ? w | (1ull << bit) : w & ~(1ull << bit));
+    return old;
+}
+
+const char *knet_errname(int err)
+{
+    const char *n = err < 0 ? strerrorname_np(-err) : NULL;
+
+    return n ? n : "E?";
+}
 
 static int64_t knet_enum(Kernel *k, const char *name)
 {
@@ -49,15 +88,250 @@ static void knet_list_init(Kernel *k, uint64_t dev, const char *path)
 
 static void knet_set_bit(Kernel *k, uint64_t va, int64_t bit, bool on)
 {
-    uint64_t w = kernel_read_u64(k, va);
-
-    w = on ? w | (1ull << bit) : w & ~(1ull << bit);
-    kernel_write_u64(k, va, w);
+    if (bit >= 0 && bit < 64) {
+        knet_assign_bit(k, va, bit, on);
+    }
 }
 
 static uint64_t knet_state_va(Kernel *k, uint64_t dev)
 {
     return dev + (uint64_t)kernel_offsetof(k, "net_device", "state");
+}
+
+static bool knet_test_flag(Kernel *k, uint64_t dev, uint64_t flag)
+{
+    return (kernel_field_read(k, dev, "net_device", "flags") & flag) != 0;
+}
+
+static bool knet_test_state(Kernel *k, uint64_t dev, const char *bit)
+{
+    int64_t b = knet_enum(k, bit);
+
+    return b >= 0 && b < 64 && ((kernel_read_u64(k, knet_state_va(k, dev)) >> b) & 1);
+}
+
+/* The module whose code is at addr (the driver behind an ndo_* pointer). */
+static int knet_module_of(Kernel *k, uint64_t addr)
+{
+    for (int i = 0; i < KERNEL_MAX_MODULES; i++) {
+        if (k->modules[i] && ko_contains(k->modules[i], addr)) {
+            return i;
+        }
+    }
+    return k->current_module;
+}
+
+static void knet_name(Kernel *k, uint64_t dev, char *buf, size_t cap)
+{
+    long off = kernel_offsetof(k, "net_device", "name");
+
+    buf[0] = 0;
+    if (off >= 0) {
+        kernel_read_str(k, dev + (uint64_t)off, buf, cap);
+    }
+}
+
+/* Calls ndo `op` of dev, if the driver has one, in phase ph; *has says
+ * whether it had.  Returns 0 and the ndo's int result in *ret, or -EFAULT
+ * when the guest stopped. */
+static int knet_call_ndo(Kernel *k, uint64_t dev, const char *op, KernelPhase ph, bool *has,
+                         int *ret)
+{
+    uint64_t ops = kernel_field_read(k, dev, "net_device", "netdev_ops");
+    uint64_t fn = ops ? kernel_field_read(k, ops, "net_device_ops", op) : 0, r = 0;
+
+    *has = fn != 0;
+    *ret = 0;
+    if (vcpu_dead(k->cpu)) {
+        return -EFAULT;
+    }
+    if (!fn) {
+        return 0;
+    }
+    if (kernel_call(k, knet_module_of(k, fn), ph, fn, &dev, 1, &r) != 0) {
+        return -EFAULT;
+    }
+    *ret = (int)(int32_t)r;
+    return 0;
+}
+
+/* __dev_open (net/core/dev.c) under the RTNL: present, __LINK_STATE_START,
+ * ndo_validate_addr, ndo_open; on success IFF_UP and the receive filter
+ * (dev_set_rx_mode, under netif_addr_lock_bh).  A failure is reported
+ * the way `ip link set up` would see it, and leaves the device down. */
+static int knet_dev_open(Kernel *k, KNetdev *n, KernelPhase ph)
+{
+    uint64_t dev = n->dev;
+    int64_t start = knet_enum(k, "__LINK_STATE_START");
+    char name[16];
+    int ret = 0, err;
+    bool has;
+
+    if (knet_test_flag(k, dev, KNET_IFF_UP)) {
+        return 0;
+    }
+    knet_name(k, dev, name, sizeof(name));
+    if (!knet_test_state(k, dev, "__LINK_STATE_PRESENT")) {
+        kernel_log(k, '3', "sluice: %s: cannot open: device not present: %d (%s)", name,
+                   -ENODEV, knet_errname(-ENODEV));
+        return -ENODEV;
+    }
+    k->rtnl_depth++;
+    knet_set_bit(k, knet_state_va(k, dev), start, true);
+    err = knet_call_ndo(k, dev, "ndo_validate_addr", ph, &has, &ret);
+    if (!err && ret) {
+        kernel_log(k, '3', "sluice: %s: ndo_validate_addr failed: %d (%s)", name, ret,
+                   knet_errname(ret));
+    }
+    if (!err && !ret) {
+        err = knet_call_ndo(k, dev, "ndo_open", ph, &has, &ret);
+        if (!err && ret) {
+            kernel_log(k, '3', "sluice: %s: ndo_open failed: %d (%s)", name, ret,
+                       knet_errname(ret));
+        }
+    }
+    if (!err && !ret) {
+        kernel_field_write(k, dev, "net_device", "flags",
+                           kernel_field_read(k, dev, "net_device", "flags") | KNET_IFF_UP);
+        k->atomic_depth++;
+        k->bh_depth++;
+        err = knet_call_ndo(k, dev, "ndo_set_rx_mode", ph, &has, &ret);
+        k->atomic_depth--;
+        k->bh_depth--;
+    } else if (!err) {
+        knet_set_bit(k, knet_state_va(k, dev), start, false);
+    }
+    k->rtnl_depth--;
+    return err ? err : ret;
+}
+
+/* __dev_close_many (net/core/dev.c) for one device, under the RTNL:
+ * __LINK_STATE_START cleared (netif_running() false from here on),
+ * ndo_stop, IFF_UP cleared. */
+static int knet_dev_close(Kernel *k, KNetdev *n, KernelPhase ph)
+{
+    uint64_t dev = n->dev;
+    int ret, err;
+    bool has;
+
+    if (!knet_test_flag(k, dev, KNET_IFF_UP)) {
+        return 0;
+    }
+    k->rtnl_depth++;
+    knet_set_bit(k, knet_state_va(k, dev), knet_enum(k, "__LINK_STATE_START"), false);
+    err = knet_call_ndo(k, dev, "ndo_stop", ph, &has, &ret);
+    k->rtnl_depth--;
+    if (err) {
+        return err;
+    }
+    kernel_field_write(k, dev, "net_device", "flags",
+                       kernel_field_read(k, dev, "net_device", "flags") & ~(uint64_t)KNET_IFF_UP);
+    return 0;
+}
+
+static KNetdev *knet_find_name(Kernel *k, const char *ifname)
+{
+    char name[16];
+
+    for (unsigned i = 0; i < k->nnetdevs; i++) {
+        if (k->netdevs[i].registered) {
+            knet_name(k, k->netdevs[i].dev, name, sizeof(name));
+            if (!strcmp(name, ifname)) {
+                return &k->netdevs[i];
+            }
+        }
+    }
+    return NULL;
+}
+
+/* What the host may ask: the guest must be alive and idle. */
+static int knet_host_check(Kernel *k)
+{
+    if (vcpu_dead(k->cpu)) {
+        return -EFAULT;
+    }
+    return vcpu_depth(k->cpu) ? -EBUSY : 0;
+}
+
+int kernel_netdev_open(Kernel *k, const char *ifname)
+{
+    KNetdev *n;
+    int err = knet_host_check(k);
+
+    if (err) {
+        return err;
+    }
+    n = knet_find_name(k, ifname);
+    return n ? knet_dev_open(k, n, KERNEL_PHASE_RUN) : -ENODEV;
+}
+
+int kernel_netdev_close(Kernel *k, const char *ifname)
+{
+    KNetdev *n;
+    int err = knet_host_check(k);
+
+    if (err) {
+        return err;
+    }
+    n = knet_find_name(k, ifname);
+    return n ? knet_dev_close(k, n, KERNEL_PHASE_RUN) : -ENODEV;
+}
+
+int kernel_netdev_open_all(Kernel *k)
+{
+    int err = knet_host_check(k), first = 0;
+
+    for (unsigned i = 0; !err && i < k->nnetdevs; i++) {
+        if (k->netdevs[i].registered) {
+            int r = knet_dev_open(k, &k->netdevs[i], KERNEL_PHASE_RUN);
+
+            first = first ? first : r;
+            err = r == -EFAULT ? r : 0;
+        }
+    }
+    return err ? err : first;
+}
+
+int kernel_netdev_close_all(Kernel *k)
+{
+    int err = knet_host_check(k);
+
+    for (unsigned i = 0; !err && i < k->nnetdevs; i++) {
+        if (k->netdevs[i].registered) {
+            err = knet_dev_close(k, &k->netdevs[i], KERNEL_PHASE_RUN);
+        }
+    }
+    return err;
+}
+
+void kernel_net_stats(Kernel *k, KernelNetStats *s)
+{
+    memset(s, 0, sizeof(*s));
+    for (unsigned i = 0; i < k->nnetdevs && !vcpu_dead(k->cpu); i++) {
+        uint64_t dev = k->netdevs[i].dev;
+
+        s->netdevs_up += knet_test_flag(k, dev, KNET_IFF_UP);
+        s->netdevs_carrier += k->netdevs[i].registered &&
+                              !knet_test_state(k, dev, "__LINK_STATE_NOCARRIER");
+    }
+    for (unsigned i = 0; i < KIRQ_MAX_ACTIONS; i++) {
+        s->irq_handlers += k->irq.actions[i].used;
+    }
+    s->irqs_requested_total = k->irq.requested_total;
+    s->irqs_freed_total = k->irq.freed_total;
+    for (unsigned i = 0; i < KNAPI_MAX_SCHEDULED; i++) {
+        s->napi_scheduled += k->napi.sched[i].used;
+    }
+    s->napi_scheduled_total = k->napi.scheduled_total;
+    for (unsigned i = 0; i < KWORK_MAX; i++) {
+        s->work_pending += k->work.items[i].used;
+    }
+    for (unsigned i = 0; i < KWORK_MAX_TIMERS; i++) {
+        s->timers_pending += k->work.timers[i].used;
+    }
+    s->work_queued_total = k->work.queued_total;
+    s->work_run_total = k->work.run_total;
+    s->work_cancelled_total = k->work.cancelled_total;
 }
 
 /* alloc_etherdev_mqs(sizeof_priv, txqs, rxqs): alloc_netdev_mqs with
@@ -196,16 +470,23 @@ static uint64_t kapi_unregister_netdev(void *opaque, VcpuCall *c)
                    (unsigned long long)dev);
         return 0;
     }
-    if (kernel_field_read(k, dev, "net_device", "flags") & KNET_IFF_UP) {
-        vcpu_raise(c->cpu, "unregister_netdev of an interface that is up: closing it needs "
-                   "the network lifecycle (not served by sluice yet)");
+    /* unregister_netdevice_many() closes an interface that is still up
+     * (dev_close_many) before anything else, all under the RTNL. */
+    kernel_might_sleep(k, vcpu_call_name(c));
+    if (k->rtnl_depth) {
+        vcpu_raise(c->cpu, "RTNL deadlock: unregister_netdev takes the RTNL, which is already held");
+        return 0;
+    }
+    if (vcpu_dead(c->cpu) || knet_dev_close(k, n, k->phase) != 0) {
         return 0;
     }
     ops = kernel_field_read(k, dev, "net_device", "netdev_ops");
     uninit = ops ? kernel_field_read(k, ops, "net_device_ops", "ndo_uninit") : 0;
+    k->rtnl_depth++;
     if (uninit && kernel_call(k, k->current_module, k->phase, uninit, &dev, 1, NULL) != 0) {
         return 0;
     }
+    k->rtnl_depth--;
     kernel_field_write(k, dev, "net_device", "reg_state", (uint64_t)knet_enum(k, "NETREG_UNREGISTERED"));
     n->registered = false;
     return 0;
@@ -229,6 +510,7 @@ static uint64_t kapi_free_netdev(void *opaque, VcpuCall *c)
         vcpu_raise(c->cpu, "kernel BUG: free_netdev of a registered net_device (BUG_ON in net/core/dev.c)");
         return 0;
     }
+    knapi_forget_dev(k, dev);
     kmem_kfree(&k->mem, kernel_field_read(k, dev, "net_device", "_tx"));
     kmem_kfree(&k->mem, kernel_field_read(k, dev, "net_device", "_rx"));
     kmem_kfree(&k->mem, kernel_field_read(k, dev, "net_device", "dev_addr"));
@@ -280,6 +562,51 @@ static uint64_t kapi_netif_device_detach(void *opaque, VcpuCall *c)
     return 0;
 }
 
+/* netif_carrier_on(dev) / netif_carrier_off(dev): the __LINK_STATE_NOCARRIER
+ * bit, and the carrier_up/down counts a change bumps once the device is
+ * registered (Linux prints nothing itself; mii and drivers do). */
+static void knet_carrier(Kernel *k, uint64_t dev, bool on)
+{
+    int64_t bit = knet_enum(k, "__LINK_STATE_NOCARRIER");
+    const char *count = on ? "carrier_up_count.counter" : "carrier_down_count.counter";
+
+    if (bit < 0 || bit > 63 || knet_assign_bit(k, knet_state_va(k, dev), bit, !on) != on) {
+        return;                  /* on: NOCARRIER was clear; off: it was set */
+    }
+    if (kernel_field_read(k, dev, "net_device", "reg_state") ==
+        (uint64_t)knet_enum(k, "NETREG_UNINITIALIZED")) {
+        return;
+    }
+    kernel_field_write(k, dev, "net_device", count,
+                       (uint32_t)(kernel_field_read(k, dev, "net_device", count) + 1));
+}
+
+static uint64_t kapi_netif_carrier_on(void *opaque, VcpuCall *c)
+{
+    knet_carrier(opaque, c->arg[0], true);
+    return 0;
+}
+
+static uint64_t kapi_netif_carrier_off(void *opaque, VcpuCall *c)
+{
+    knet_carrier(opaque, c->arg[0], false);
+    return 0;
+}
+
+/* netif_tx_wake_queue(dev_queue): the stack may hand the queue packets
+ * again (clears __QUEUE_STATE_DRV_XOFF; rescheduling its qdisc is not
+ * modelled). */
+static uint64_t kapi_netif_tx_wake_queue(void *opaque, VcpuCall *c)
+{
+    Kernel *k = opaque;
+    long off = kernel_offsetof(k, "netdev_queue", "state");
+
+    if (off >= 0) {
+        knet_set_bit(k, c->arg[0] + (uint64_t)off, knet_enum(k, "__QUEUE_STATE_DRV_XOFF"), false);
+    }
+    return 0;
+}
+
 /* netif_napi_add_weight(dev, napi, poll, weight): the instance starts
  * disabled (SCHED set) until napi_enable, as in Linux. */
 static uint64_t kapi_netif_napi_add_weight(void *opaque, VcpuCall *c)
@@ -326,6 +653,9 @@ int kapi_netdev_register(Kernel *k, SlError *e)
         {"netif_device_detach", kapi_netif_device_detach},
         {"netif_napi_add_weight", kapi_netif_napi_add_weight},
         {"netdev_stats_to_stats64", kapi_netdev_stats_to_stats64},
+        {"netif_carrier_on", kapi_netif_carrier_on},
+        {"netif_carrier_off", kapi_netif_carrier_off},
+        {"netif_tx_wake_queue", kapi_netif_tx_wake_queue},
     };
 
     for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {

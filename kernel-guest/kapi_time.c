@@ -3,8 +3,8 @@
  * on the virtual clock.  No host time: a delay advances the clock by what
  * the driver asked for, so a run is the same every time.
  *
- * Timers and work items are initialised here; queueing and firing them
- * needs the kernel contexts of a later step (their imports are "todo").
+ * Timers and work items are initialised here; queueing, cancelling and
+ * running them is kapi_work.c.
  */
 #include "kernel-guest/kernel_internal.h"
 
@@ -84,20 +84,6 @@ static uint64_t kapi_init_timer_key(void *opaque, VcpuCall *c)
     return 0;
 }
 
-/* cancel_delayed_work_sync(dwork): returns whether it was pending, and
- * leaves it idle.  Work cannot be queued yet (queue_delayed_work_on is
- * "todo"), so only a pending bit the driver set itself is seen. */
-static uint64_t kapi_cancel_delayed_work_sync(void *opaque, VcpuCall *c)
-{
-    Kernel *k = opaque;
-    uint64_t data;
-
-    kernel_might_sleep(k, vcpu_call_name(c));
-    data = kernel_field_read(k, c->arg[0], "delayed_work", "work.data.counter");
-    kernel_field_write(k, c->arg[0], "delayed_work", "work.data.counter", data & ~1ull);
-    return data & 1;             /* WORK_STRUCT_PENDING */
-}
-
 int kapi_time_register(Kernel *k, SlError *e)
 {
     static const struct { const char *name; VcpuHostFn fn; } fns[] = {
@@ -105,7 +91,6 @@ int kapi_time_register(Kernel *k, SlError *e)
         {"__ndelay", kapi_ndelay}, {"msleep", kapi_msleep},
         {"msleep_interruptible", kapi_msleep}, {"usleep_range_state", kapi_usleep_range},
         {"round_jiffies", kapi_round_jiffies}, {"init_timer_key", kapi_init_timer_key},
-        {"cancel_delayed_work_sync", kapi_cancel_delayed_work_sync},
     };
     long wq;
 

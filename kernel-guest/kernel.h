@@ -123,10 +123,48 @@ typedef struct KernelStats {
     unsigned regions_requested;  /* BARs requested and not released */
     unsigned iomaps_live;        /* MMIO mappings not unmapped */
     unsigned coherent_live;      /* dma_alloc_attrs buffers not freed */
+    unsigned dma_api_reports;    /* DMA-API misuse reports over the run */
     unsigned warnings;           /* WARN()s hit */
     uint64_t heap_live_bytes;    /* kmalloc'd by drivers and not freed */
     unsigned heap_live_objects;
 } KernelStats;
 void kernel_stats(const Kernel *k, KernelStats *s);
+
+/* Every DMA-API report so far, one JSON object a line
+ * ({"kind":"dma-api","error":...}); 0 or -EIO. */
+int kernel_dma_reports_json(Kernel *k, FILE *out);
+
+/* Interfaces up and down, as `ip link set IF up/down` does it (dev_open /
+ * dev_close under the RTNL): ndo_open or ndo_stop of the driver runs.
+ * Opening an interface that is up, or closing one that is down, does
+ * nothing and returns 0, like Linux.  0, the driver's negative errno
+ * (printed as "sluice: eth0: ndo_open failed: -12 (ENOMEM)"), -ENODEV for
+ * no such registered interface, -EBUSY while guest code runs, or -EFAULT
+ * if the guest stopped (kernel_report_print says why).  The _all forms
+ * act on every registered interface and return the first failure. */
+int kernel_netdev_open(Kernel *k, const char *ifname);
+int kernel_netdev_close(Kernel *k, const char *ifname);
+int kernel_netdev_open_all(Kernel *k);
+int kernel_netdev_close_all(Kernel *k);
+
+/* Runs the work items whose jiffy has come (queue_work_on now,
+ * queue_delayed_work_on after its delay) as a kernel worker would: in
+ * process context, earliest first.  The guest may have stopped after it
+ * (kernel_dead). */
+void kernel_run_due_work(Kernel *k);
+
+/* Interrupt handlers, NAPI, work and timers drivers hold now ("now"), and
+ * counts over the run ("total"). */
+typedef struct KernelNetStats {
+    unsigned netdevs_up;         /* IFF_UP */
+    unsigned netdevs_carrier;    /* registered, carrier on */
+    unsigned irq_handlers;       /* requested and not freed */
+    unsigned irqs_requested_total, irqs_freed_total;
+    unsigned napi_scheduled;     /* on the poll list */
+    unsigned napi_scheduled_total;
+    unsigned work_pending, timers_pending;
+    unsigned work_queued_total, work_run_total, work_cancelled_total;
+} KernelNetStats;
+void kernel_net_stats(Kernel *k, KernelNetStats *s);
 
 #endif

@@ -12,8 +12,10 @@
 #define KERNEL_GUEST_KERNEL_INTERNAL_H
 
 #include "kernel-guest/btf_layout.h"
+#include "kernel-guest/kdma.h"
 #include "kernel-guest/kernel.h"
 #include "kernel-guest/kmem.h"
+#include "kernel-guest/knet.h"
 #include "kernel-guest/ksyms.h"
 #include "kernel-guest/loader.h"
 #include "iommu/iommu.h"
@@ -26,7 +28,6 @@ typedef struct Kernel Kernel;
 #define KERNEL_MAX_PCI_DRIVERS 16
 #define KERNEL_MAX_IOMAPS 64
 #define KERNEL_MAX_NETDEVS 16
-#define KERNEL_MAX_COHERENT 256
 
 /* Linux's iomap cookies: port numbers are handed out as PIO_OFFSET + port,
  * anything below PIO_RESERVED is a port (lib/iomap.c). */
@@ -64,12 +65,6 @@ typedef struct KIomapWire {
     unsigned idx;
 } KIomapWire;
 
-/* One dma_alloc_attrs buffer: frames, CPU address and IOVA. */
-typedef struct KCoherent {
-    uint64_t va, iova, pa, len;
-    int dev;                     /* index into pci_devices */
-} KCoherent;
-
 typedef struct KNetdev {
     uint64_t dev;                /* struct net_device */
     bool registered;
@@ -96,9 +91,7 @@ struct Kernel {
     KIomapWire iomap_wires[KERNEL_MAX_IOMAPS];
     unsigned niomaps;
     Iommu *iommu;                /* wiring: set by the machine */
-    uint64_t iova_next[KERNEL_MAX_PCI_DEVICES];
-    KCoherent coherent[KERNEL_MAX_COHERENT];
-    unsigned ncoherent;
+    KDma dma;                    /* kdma.h: mappings, IOVAs, pools, checks */
     KNetdev netdevs[KERNEL_MAX_NETDEVS];
     unsigned nnetdevs;
     unsigned warnings;
@@ -107,6 +100,9 @@ struct Kernel {
     uint64_t boot_live_bytes;    /* the kernel's own heap after boot */
     unsigned boot_live_objects;
     unsigned rtnl_depth;
+    KIrqState irq;               /* knet.h: IRQ handlers (kapi_irq.c) */
+    KNapiState napi;             /* knet.h: scheduled NAPI (kapi_napi.c) */
+    KWorkState work;             /* knet.h: work items, timers (kapi_work.c) */
     /* Execution context: one CPU; what Linux tracks in preempt_count. */
     bool irqs_off;
     unsigned atomic_depth;       /* spinlocks held */
@@ -178,6 +174,9 @@ int kapi_pci_register(Kernel *k, SlError *e);
 int kapi_io_register(Kernel *k, SlError *e);
 int kapi_netdev_register(Kernel *k, SlError *e);
 int kapi_dma_register(Kernel *k, SlError *e);
+int kapi_irq_register(Kernel *k, SlError *e);
+int kapi_napi_register(Kernel *k, SlError *e);
+int kapi_work_register(Kernel *k, SlError *e);
 int kapi_lib_register(Kernel *k, SlError *e);
 int kapi_todo_register(Kernel *k, SlError *e);
 
