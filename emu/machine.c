@@ -338,6 +338,16 @@ int machine_init_modules(Machine *m)
     return 0;
 }
 
+int machine_ifup(Machine *m)
+{
+    return kernel_netdev_open_all(m->kernel);
+}
+
+int machine_ifdown(Machine *m)
+{
+    return kernel_netdev_close_all(m->kernel);
+}
+
 int machine_exit_modules(Machine *m)
 {
     while (m->nmodules) {
@@ -424,11 +434,13 @@ int machine_write_report(Machine *m, FILE *out, const char *driver)
 void machine_summary(Machine *m, FILE *out)
 {
     KernelStats s;
+    KernelNetStats ns;
     IommuStats is;
     char leaks[512] = "";
     size_t n = 0;
 
     kernel_stats(m->kernel, &s);
+    kernel_net_stats(m->kernel, &ns);
     iommu_stats(m->iommu, &is);
 #define LEAK(cond, ...)                                                        \
     if (cond) {                                                                \
@@ -442,6 +454,9 @@ void machine_summary(Machine *m, FILE *out)
     LEAK(s.iomaps_live, " [iomaps=%u]", s.iomaps_live)
     LEAK(s.coherent_live, " [coherent DMA buffers=%u]", s.coherent_live)
     LEAK(is.pins_now, " [pinned DMA pages=%llu]", (unsigned long long)is.pins_now)
+    LEAK(ns.irq_handlers, " [IRQ handlers=%u]", ns.irq_handlers)
+    LEAK(ns.work_pending, " [work items=%u]", ns.work_pending)
+    LEAK(ns.timers_pending, " [timers=%u]", ns.timers_pending)
 #undef LEAK
     fprintf(out, "sluice: summary: %u probe%s, %u remove%s, %u netdev%s registered, "
             "%u warning%s; %s%s\n",

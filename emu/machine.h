@@ -41,6 +41,10 @@ int machine_load_driver(Machine *m, const char *path, const char *const *params,
 /* Runs every loaded module's init, in load order.  0, a module's negative
  * errno, or -EFAULT if the guest stopped (machine_report prints why). */
 int machine_init_modules(Machine *m);
+/* Brings every registered interface up (ndo_open) / down (ndo_stop), as
+ * `ip link set up/down` does.  0, the first driver error, or -EFAULT. */
+int machine_ifup(Machine *m);
+int machine_ifdown(Machine *m);
 /* Runs module exit (the driver's remove comes from pci_unregister_driver)
  * in reverse load order. */
 int machine_exit_modules(Machine *m);
