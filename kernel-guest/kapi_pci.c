@@ -295,6 +295,7 @@ static uint64_t kapi_pci_unregister_driver(void *opaque, VcpuCall *c)
                                   &d->pdev, 1, NULL) != 0) {
             return 0;
         }
+        kdma_unbind(k, (int)i);  /* what the driver left mapped is a leak */
         d->driver = -1;
         k->removes++;
         kernel_field_write(k, d->pdev, "pci_dev", "dev.driver", 0);

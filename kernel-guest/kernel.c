@@ -4,6 +4,7 @@
  * init, exit.
  */
 #include "kernel-guest/kernel_internal.h"
+#include "kernel-guest/kvmemmap.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -308,6 +309,7 @@ int kernel_new(const KernelConfig *cfg, const KernelHostOps *host, Kernel **out,
     }
     err = err ? err : kmem_init(&k->mem, k->cpu, k->cfg.ram_bytes, e);
     err = err ? err : kernel_boot_areas(k, e);
+    err = err ? err : kvmemmap_init(k, e);
     for (size_t i = 0; !err && i < sizeof(kernel_apis) / sizeof(kernel_apis[0]); i++) {
         err = kernel_apis[i](k, e);
     }
@@ -407,7 +409,8 @@ void kernel_stats(const Kernel *k, KernelStats *s)
     for (unsigned i = 0; i < k->niomaps; i++) {
         s->iomaps_live += k->iomaps[i].len != 0;
     }
-    s->coherent_live = k->ncoherent;
+    s->coherent_live = kdma_coherent_live(k);
+    s->dma_api_reports = (unsigned)k->dma.reports_total;
     s->heap_live_bytes = k->mem.live_bytes - k->boot_live_bytes;
     s->heap_live_objects = k->mem.nallocs - k->boot_live_objects;
 }

@@ -123,11 +123,16 @@ typedef struct KernelStats {
     unsigned regions_requested;  /* BARs requested and not released */
     unsigned iomaps_live;        /* MMIO mappings not unmapped */
     unsigned coherent_live;      /* dma_alloc_attrs buffers not freed */
+    unsigned dma_api_reports;    /* DMA-API misuse reports over the run */
     unsigned warnings;           /* WARN()s hit */
     uint64_t heap_live_bytes;    /* kmalloc'd by drivers and not freed */
     unsigned heap_live_objects;
 } KernelStats;
 void kernel_stats(const Kernel *k, KernelStats *s);
+
+/* Every DMA-API report so far, one JSON object a line
+ * ({"kind":"dma-api","error":...}); 0 or -EIO. */
+int kernel_dma_reports_json(Kernel *k, FILE *out);
 
 /* Interfaces up and down, as `ip link set IF up/down` does it (dev_open /
  * dev_close under the RTNL): ndo_open or ndo_stop of the driver runs.

@@ -12,6 +12,7 @@
 #define KERNEL_GUEST_KERNEL_INTERNAL_H
 
 #include "kernel-guest/btf_layout.h"
+#include "kernel-guest/kdma.h"
 #include "kernel-guest/kernel.h"
 #include "kernel-guest/kmem.h"
 #include "kernel-guest/knet.h"
@@ -27,7 +28,6 @@ typedef struct Kernel Kernel;
 #define KERNEL_MAX_PCI_DRIVERS 16
 #define KERNEL_MAX_IOMAPS 64
 #define KERNEL_MAX_NETDEVS 16
-#define KERNEL_MAX_COHERENT 256
 
 /* Linux's iomap cookies: port numbers are handed out as PIO_OFFSET + port,
  * anything below PIO_RESERVED is a port (lib/iomap.c). */
@@ -65,12 +65,6 @@ typedef struct KIomapWire {
     unsigned idx;
 } KIomapWire;
 
-/* One dma_alloc_attrs buffer: frames, CPU address and IOVA. */
-typedef struct KCoherent {
-    uint64_t va, iova, pa, len;
-    int dev;                     /* index into pci_devices */
-} KCoherent;
-
 typedef struct KNetdev {
     uint64_t dev;                /* struct net_device */
     bool registered;
@@ -97,9 +91,7 @@ struct Kernel {
     KIomapWire iomap_wires[KERNEL_MAX_IOMAPS];
     unsigned niomaps;
     Iommu *iommu;                /* wiring: set by the machine */
-    uint64_t iova_next[KERNEL_MAX_PCI_DEVICES];
-    KCoherent coherent[KERNEL_MAX_COHERENT];
-    unsigned ncoherent;
+    KDma dma;                    /* kdma.h: mappings, IOVAs, pools, checks */
     KNetdev netdevs[KERNEL_MAX_NETDEVS];
     unsigned nnetdevs;
     unsigned warnings;
