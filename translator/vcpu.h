@@ -185,6 +185,29 @@ int vcpu_disassemble(Vcpu *cpu, uint64_t addr, char *buf, size_t cap);
 void vcpu_report_print(Vcpu *cpu, const VcpuReport *r, const char *prefix, FILE *out);
 const char *vcpu_stop_name(VcpuStop stop);
 
+/* --- write watches (watch.c) ---------------------------------------------
+ * A watch calls fn for every guest store that overlaps [start, start+len):
+ * va and size of the store as the instruction made it (an 8-byte store that
+ * begins before start is reported whole), the value stored, and rip, the
+ * storing instruction.  Host-side writes (vcpu_write, DMA, host pointers)
+ * are not guest stores and are not reported.  Watches may be added and
+ * removed at any time, also from a host function called by the guest; a
+ * watch added there sees the guest's next store.  fn may record, add or
+ * remove watches (its own included) and call vcpu_raise() (the store
+ * completes; the guest stops at the next block); it must not call
+ * vcpu_call().  Every store pays ~ns per live watch: see watch.c. */
+#define VCPU_MAX_WATCHES 256
+
+typedef void (*VcpuWriteWatch)(void *opaque, uint64_t va, unsigned size,
+                               uint64_t value, uint64_t rip);
+
+/* Returns 0 and a non-zero *handle, -EINVAL (len 0 or the range wraps),
+ * -ENOSPC (VCPU_MAX_WATCHES live) or -EIO (Unicorn refused the hook). */
+int vcpu_watch_writes(Vcpu *cpu, uint64_t start, uint64_t len, VcpuWriteWatch fn,
+                      void *opaque, unsigned *handle);
+/* Removes a watch; a handle already removed (or 0) is ignored. */
+void vcpu_unwatch_writes(Vcpu *cpu, unsigned handle);
+
 /* CPU registers as a snapshot blob (uc_context). */
 size_t vcpu_state_size(const Vcpu *cpu);
 int vcpu_state_save(Vcpu *cpu, void *buf);

@@ -26,6 +26,15 @@ typedef struct VcpuMmio {
     void *opaque;
 } VcpuMmio;
 
+typedef struct VcpuWatch {
+    uint64_t start, end;         /* inclusive */
+    VcpuWriteWatch fn;
+    void *opaque;
+    Vcpu *cpu;
+    uc_hook hook;
+    uint16_t gen;
+} VcpuWatch;
+
 struct Vcpu {
     uc_engine *uc;
     csh cs;
@@ -66,6 +75,10 @@ struct Vcpu {
     void *pio_opaque;
     VcpuMmio mmio[VCPU_MAX_MMIO];
     unsigned nmmio;
+
+    /* Write watches (watch.c): a slot is live while fn is set; gen makes
+     * a removed watch's handle stale. */
+    VcpuWatch watch[VCPU_MAX_WATCHES];
 };
 
 /* report.c: fills cpu->report from the current registers, marks the vCPU
