@@ -90,6 +90,14 @@ static void put64(uint8_t *p, uint64_t v)
     memcpy(p, &v, 8);
 }
 
+static uint64_t load64(const uint8_t *p)
+{
+    uint64_t v;
+
+    memcpy(&v, p, 8);
+    return v;
+}
+
 /* movabs $va,%rax; mov %rdi,(%rax) with the operand size given; ret.
  * The store instruction is at the returned address + 10. */
 static uint64_t emit_store(uint64_t va, unsigned size)
@@ -186,7 +194,7 @@ static void test_watch__store_inside__reports_va_size_value_and_rip(void **state
     assert_int_equal(fx->hit[0].value, 0xe5f60718u);
     assert_int_equal(fx->hit[0].rip, fn + 10);
     assert_ptr_equal(fx->hit[0].opaque, &tag);
-    assert_int_equal(*(uint32_t *)(fx->data + 0x104), 0xe5f60718u);  /* it landed */
+    assert_int_equal((uint32_t)load64(fx->data + 0x104), 0xe5f60718u);  /* it landed */
     vcpu_unwatch_writes(fx->cpu, h);
 }
 
@@ -248,7 +256,7 @@ static void test_watch__range_starting_at_a_page__catches_a_store_from_the_page_
     assert_int_equal(fx->nhits, 1);     /* once, not again per byte of the split */
     assert_int_equal(fx->hit[0].va, DATA_VA + PAGE - 2);
     assert_int_equal(fx->hit[0].rip, fn + 10);
-    assert_int_equal(*(uint64_t *)(fx->data + PAGE - 2), 0x1122334455667788ull);
+    assert_int_equal(load64(fx->data + PAGE - 2), 0x1122334455667788ull);
     vcpu_unwatch_writes(fx->cpu, h);
 }
 
@@ -325,7 +333,7 @@ static void test_watch__added_and_removed_inside_a_host_call__takes_effect_at_on
     assert_int_equal(fx->hit[0].size, 8);
     assert_int_equal(fx->hit[0].value, 7);
     assert_int_equal(fx->hit[0].rip, fn + 22);
-    assert_int_equal(*(uint64_t *)(fx->data + 0x500), 8);
+    assert_int_equal(load64(fx->data + 0x500), 8);
     /* Once more: the blocks are cached now, the watch comes and goes again. */
     assert_int_equal(vcpu_call(fx->cpu, fn, NULL, 0, &ret), 0);
     assert_int_equal(fx->nhits, 2);
@@ -406,7 +414,7 @@ static void test_watch__raise_from_callback__stops_the_guest_after_the_store(voi
     assert_int_equal(vcpu_call(fx->cpu, fn, &arg, 1, &ret), -EFAULT);
     assert_int_equal(vcpu_report(fx->cpu)->stop, VCPU_STOP_HOST);
     assert_int_equal(vcpu_report(fx->cpu)->rip, fn + 10);
-    assert_int_equal(*(uint64_t *)(fx->data + 0x880), 4);   /* the store landed, */
+    assert_int_equal(load64(fx->data + 0x880), 4);   /* the store landed, */
     assert_int_equal(fx->nhits, 1);                        /* the next did not run */
     vcpu_revive(fx->cpu);
     vcpu_unwatch_writes(fx->cpu, h);

@@ -195,7 +195,9 @@ const char *vcpu_stop_name(VcpuStop stop);
  * watch added there sees the guest's next store.  fn may record, add or
  * remove watches (its own included) and call vcpu_raise() (the store
  * completes; the guest stops at the next block); it must not call
- * vcpu_call().  Every store pays ~ns per live watch: see watch.c. */
+ * vcpu_call().  Every store pays a few ns per live watch (watch.c).
+ * Watches are wiring, not state: vcpu_state_save() does not carry them;
+ * whoever set them re-establishes them after a restore. */
 #define VCPU_MAX_WATCHES 256
 
 typedef void (*VcpuWriteWatch)(void *opaque, uint64_t va, unsigned size,

@@ -30,7 +30,6 @@ typedef struct VcpuWatch {
     uint64_t start, end;         /* inclusive */
     VcpuWriteWatch fn;
     void *opaque;
-    Vcpu *cpu;
     uc_hook hook;
     uint16_t gen;
 } VcpuWatch;

@@ -87,7 +87,6 @@ int vcpu_watch_writes(Vcpu *cpu, uint64_t start, uint64_t len, VcpuWriteWatch fn
     }
     w->start = start;
     w->end = start + (len - 1);
-    w->cpu = cpu;
     w->opaque = opaque;
     if (uc_hook_add(cpu->uc, &w->hook, UC_HOOK_MEM_WRITE, (void *)vcpu_watch_hook, w,
                     begin, w->end) != UC_ERR_OK) {
