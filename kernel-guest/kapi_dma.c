@@ -108,13 +108,7 @@ unsigned kdma_coherent_live(const Kernel *k)
  * for it too. */
 static void kdma_release(Kernel *k, KDmaMap *m)
 {
-    uint64_t pa = m->pa, npages = m->npages;
-    bool frames = m->type == DMA_DBG_TYPE_COHERENT;
-
-    kdma_unmap(k, m);
-    if (frames) {
-        kmem_free_pages(&k->mem, pa, npages);
-    }
+    kdma_unmap_frames(k, m, m->type == DMA_DBG_TYPE_COHERENT);
 }
 
 /* The checker forgets what leaked at unbind; the kernel reclaims it, so
@@ -152,7 +146,7 @@ int kdma_map(Kernel *k, int dev, uint64_t pa, uint64_t len, uint64_t mask, unsig
     uint64_t iova;
     int rc;
 
-    kdma_table_reap(&k->dma, iommu_flush_pending(k->iommu) == 0);
+    kdma_reap(k);
     if (k->dma.nmaps == KDMA_MAX_MAPS) {
         return -ENOSPC;
     }
@@ -182,17 +176,59 @@ int kdma_map(Kernel *k, int dev, uint64_t pa, uint64_t len, uint64_t mask, unsig
     return 0;
 }
 
-void kdma_unmap(Kernel *k, KDmaMap *m)
+void kdma_unmap_frames(Kernel *k, KDmaMap *m, bool frames)
 {
+    uint64_t pa = m->pa & ~(KMEM_PAGE_SIZE - 1), npages = m->npages;
+
     iommu_unmap_range(k->iommu, kdma_rid(k, m->dev), m->iova, m->npages * KMEM_PAGE_SIZE);
     if (iommu_mode(k->iommu) == IOMMU_MODE_LAZY) {
         /* Linux frees a lazily unmapped IOVA only when the flush queue
-         * drains; reusing it earlier would hide a use after unmap. */
+         * drains; reusing it earlier would hide a use after unmap.  The
+         * frames stay pinned by the deferred invalidation until then, so
+         * they are freed then too. */
         m->state = KDMA_STATE_QUARANTINED;
+        m->owns_frames = frames;
         m->seq = k->dma.unmap_seq++;
         return;
     }
     kdma_table_remove(&k->dma, m);
+    if (frames) {
+        kmem_free_pages(&k->mem, pa, npages);
+    }
+}
+
+void kdma_unmap(Kernel *k, KDmaMap *m)
+{
+    kdma_unmap_frames(k, m, false);
+}
+
+void kdma_reap(Kernel *k)
+{
+    unsigned held = 0;
+
+    for (unsigned i = 0; i < k->dma.nmaps; i++) {
+        held += k->dma.maps[i].state == KDMA_STATE_QUARANTINED;
+    }
+    if (held > KDMA_QUARANTINE_MAX) {
+        iommu_flush(k->iommu);   /* as Linux flushes when its queue is full */
+    }
+    if (!held || iommu_flush_pending(k->iommu) != 0) {
+        return;
+    }
+    for (unsigned i = 0; i < k->dma.nmaps;) {
+        KDmaMap *m = &k->dma.maps[i];
+        uint64_t pa = m->pa & ~(KMEM_PAGE_SIZE - 1), npages = m->npages;
+        bool frames = m->owns_frames;
+
+        if (m->state != KDMA_STATE_QUARANTINED) {
+            i++;
+            continue;
+        }
+        kdma_table_remove(&k->dma, m);
+        if (frames) {
+            kmem_free_pages(&k->mem, pa, npages);
+        }
+    }
 }
 
 /* The device of a DMA call, or -1 after a report (unknown device, or no

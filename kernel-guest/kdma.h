@@ -45,6 +45,7 @@ typedef struct KDmaMap {
     uint8_t state;               /* KDmaState */
     uint8_t type;                /* DmaDbgType */
     uint8_t dir;                 /* DmaDbgDir */
+    uint8_t owns_frames;         /* quarantined coherent: frames freed at reap */
     int16_t pool;                /* pool page: index into KDma.pools, else -1 */
     int32_t sg_nents;            /* sg: the nents the driver passed to map_sg */
     uint64_t iova;               /* first IOVA page */
@@ -112,8 +113,16 @@ unsigned kdma_coherent_live(const Kernel *k);
  * (recorded with iommu_fault_report_map).  Nothing changes on failure. */
 int kdma_map(Kernel *k, int dev, uint64_t pa, uint64_t len, uint64_t mask, unsigned perms,
              KDmaMap *m);
-/* Removes a mapping: IOMMU unmap, and (lazy mode) the IOVA quarantined. */
+/* Removes a mapping: IOMMU unmap, and (lazy mode) the IOVA quarantined.
+ * With frames, its frames go back to the kernel too -- in lazy mode only
+ * when the quarantine is released, since the IOMMU pins them until its
+ * deferred invalidation is done. */
 void kdma_unmap(Kernel *k, KDmaMap *m);
+void kdma_unmap_frames(Kernel *k, KDmaMap *m, bool frames);
+/* Releases quarantined IOVA ranges (and their frames) once the IOMMU's
+ * flush queue is empty, flushing it when more than KDMA_QUARANTINE_MAX
+ * are held. */
+void kdma_reap(Kernel *k);
 /* Index of the device whose struct device is at dev, or -1. */
 int kdma_dev(Kernel *k, uint64_t dev);
 /* Requester id of device index dev. */
@@ -130,9 +139,6 @@ KDmaMap *kdma_table_insert(KDma *d, const KDmaMap *m);
 void kdma_table_remove(KDma *d, KDmaMap *m);
 /* The live mapping of dev handed out as handle, or NULL. */
 KDmaMap *kdma_table_find(KDma *d, int dev, uint64_t handle);
-/* Releases quarantined IOVA ranges: all once the IOMMU's flush queue is
- * empty, else the oldest beyond KDMA_QUARANTINE_MAX. */
-void kdma_table_reap(KDma *d, bool flushed);
 
 /* kdma_pool.c: dma_pool_create/alloc/free/destroy. */
 int kdma_pool_register(Kernel *k, SlError *e);

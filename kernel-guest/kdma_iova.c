@@ -105,29 +105,3 @@ KDmaMap *kdma_table_find(KDma *d, int dev, uint64_t handle)
     }
     return NULL;
 }
-
-void kdma_table_reap(KDma *d, bool flushed)
-{
-    unsigned held = 0;
-
-    for (unsigned i = 0; i < d->nmaps;) {
-        if (d->maps[i].state == KDMA_STATE_QUARANTINED && flushed) {
-            kdma_table_remove(d, &d->maps[i]);
-            continue;
-        }
-        held += d->maps[i].state == KDMA_STATE_QUARANTINED;
-        i++;
-    }
-    while (held > KDMA_QUARANTINE_MAX) {
-        KDmaMap *oldest = NULL;
-
-        for (unsigned i = 0; i < d->nmaps; i++) {
-            if (d->maps[i].state == KDMA_STATE_QUARANTINED &&
-                (!oldest || d->maps[i].seq < oldest->seq)) {
-                oldest = &d->maps[i];
-            }
-        }
-        kdma_table_remove(d, oldest);
-        held--;
-    }
-}

@@ -254,10 +254,7 @@ static uint64_t kapi_dma_pool_destroy(void *opaque, VcpuCall *c)
             dma_debug_unmap(kdma_debug(k), &dm);
         }
         if (m) {
-            uint64_t pa = m->pa, npages = m->npages;
-
-            kdma_unmap(k, m);
-            kmem_free_pages(&k->mem, pa, npages);
+            kdma_unmap_frames(k, m, true);
         }
     }
     kmem_kfree(&k->mem, p->token);

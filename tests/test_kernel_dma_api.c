@@ -89,6 +89,7 @@ static KernelExportKind test_export_kind(void *opaque, const char *name, uint32_
 }
 
 static uint64_t test_pages_used(const TestFx *f);
+static void test_expect_no_reports(TestFx *f);
 
 /* A kernel with the fake function on an IOMMU (pin bound in pages, 0 for
  * none), and dma_api.ko loaded in mode; probe has run. */
@@ -332,6 +333,27 @@ static void test_dma_api__clean_driver__no_reports_and_no_pins(void **state)
     assert_int_equal(f->json[0], 0);
     assert_int_equal(iommu_pins(f->mmu), 0);
     assert_int_equal(f->k->dma.nmaps, 0);
+}
+
+static void test_dma_api__lazy_iommu__coherent_frames_freed_after_the_flush(void **state)
+{
+    TestFx *f = *state;
+    uint64_t used;
+
+    test_start(f, DMAT_CLEAN, IOMMU_MODE_LAZY, 0);
+    assert_int_equal(test_i32(f, "result", 0), 0);
+    test_stop(f);
+    test_expect_no_reports(f);
+    /* Unmapped, but the deferred invalidations still pin the frames: the
+     * IOVAs and the coherent frames are held back. */
+    assert_true(iommu_flush_pending(f->mmu) > 0);
+    assert_true(f->k->dma.nmaps > 0);
+    used = test_pages_used(f);
+    iommu_flush(f->mmu);
+    assert_int_equal(iommu_pins(f->mmu), 0);
+    kdma_reap(f->k);
+    assert_int_equal(f->k->dma.nmaps, 0);
+    assert_int_equal(test_pages_used(f), used - 3);   /* 8 KiB buffer + one pool page */
 }
 
 static void test_dma_api__unmap_never_mapped__reports_not_allocated(void **state)
@@ -604,6 +626,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
         T(test_dma_api__module_structs__match_the_kernel_btf),
         T(test_dma_api__clean_driver__no_reports_and_no_pins),
+        T(test_dma_api__lazy_iommu__coherent_frames_freed_after_the_flush),
         T(test_dma_api__unmap_never_mapped__reports_not_allocated),
         T(test_dma_api__unmap_of_mapping_error__reports_invalid_address),
         T(test_dma_api__unmap_with_other_size__reports_different_size),
