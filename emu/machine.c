@@ -16,9 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/cdma.h"
 #include "devices/pci.h"
 #include "devices/rtl8139.h"
 #include "images/kexports.h"
+#include "iommu/dma_port.h"
 #include "iommu/iommu.h"
 #include "kernel-guest/kernel.h"
 #include "translator/vcpu.h"
@@ -33,6 +35,8 @@ struct Machine {
     MachineConfig cfg;
     PciBus *bus;
     Rtl8139 *rtl8139;
+    Cdma *cdma;
+    DmaPort dma;                 /* the device on 00:02.0's way to guest RAM */
     Iommu *iommu;
     Kernel *kernel;
     KExports *exports;
@@ -70,6 +74,13 @@ static IommuAction machine_iommu_fault(void *opaque, const IommuFault *f)
 
     iommu_fault_format(f, line, sizeof(line));
     fprintf(stderr, "sluice: %s\n", line);
+    if (m->kernel && (f->reason == IOMMU_REASON_NOT_MAPPED ||
+                      f->reason == IOMMU_REASON_PERMISSION ||
+                      f->reason == IOMMU_REASON_STALE_IOTLB)) {
+        /* A device access: the DMA-API checker tells a use after unmap
+         * or a write to a DMA_TO_DEVICE mapping from a wild address. */
+        kernel_dma_device_access(m->kernel, f->rid, f->iova, f->len, f->dir == IOMMU_DIR_WRITE);
+    }
     if (iommu_fault_format_json(f, json, sizeof(json)) > 0) {
         machine_add_json(m, json);
     }
@@ -174,13 +185,21 @@ static int machine_add_devices(Machine *m, SlError *e)
         .irq = {.set_level = machine_irq, .opaque = m},
     };
 
+    IrqLine irq = {.set_level = machine_irq, .opaque = m};
+
     if (!m->cfg.device || !strcmp(m->cfg.device, "rtl8139")) {
         m->rtl8139 = rtl8139_new(m->bus, MACHINE_DEVFN, &rc);
         if (!m->rtl8139) {
             return sl_error(e, -ENOMEM, "machine: cannot create the rtl8139 device");
         }
+    } else if (!strcmp(m->cfg.device, "cdma")) {
+        /* The DMA port is wired to the IOMMU once it exists (machine_new). */
+        m->cdma = cdma_new(m->bus, MACHINE_DEVFN, &m->dma, &irq);
+        if (!m->cdma) {
+            return sl_error(e, -ENOMEM, "machine: cannot create the cdma device");
+        }
     } else if (strcmp(m->cfg.device, "none") != 0) {
-        return sl_error(e, -EINVAL, "--device %s: unknown device model (known: rtl8139, none)",
+        return sl_error(e, -EINVAL, "--device %s: unknown device model (known: rtl8139, cdma, none)",
                         m->cfg.device);
     }
     pci_bus_assign_resources(m->bus, MACHINE_IO_BASE, MACHINE_MEM_BASE, MACHINE_IRQ_BASE);
@@ -216,6 +235,7 @@ int machine_new(const MachineConfig *cfg, Machine **out, SlError *e)
         kc.ram_bytes = cfg->ram_bytes;
         kc.block_budget = cfg->block_budget;
         kc.allow_unserved = cfg->allow_unserved;
+        kc.iommu_off = cfg->iommu_mode && !strcmp(cfg->iommu_mode, "off");
         err = kernel_new(&kc, &ops, &m->kernel, e);
     }
     if (!err) {
@@ -232,9 +252,11 @@ int machine_new(const MachineConfig *cfg, Machine **out, SlError *e)
         err = iommu_new(&ic, &m->iommu, e);
     }
     if (!err) {
+        dma_port_init(&m->dma, m->iommu, DMA_PORT_RID(0, MACHINE_DEVFN),
+                      cfg->iommu_mode && !strcmp(cfg->iommu_mode, "off") ? DMA_PORT_OFF
+                                                                          : DMA_PORT_TRANSLATED);
         iommu_set_fault_hook(m->iommu, machine_iommu_fault, m);
         m->iommu_off = cfg->iommu_mode && !strcmp(cfg->iommu_mode, "off");
-        /* TODO(off): identity DMA addresses need the DMA API's support. */
         err = kernel_set_iommu(m->kernel, m->iommu, e);
     }
     if (err) {
@@ -255,6 +277,7 @@ void machine_free(Machine *m)
     iommu_free(m->iommu);
     pci_bus_free(m->bus);        /* before the device it points at */
     rtl8139_free(m->rtl8139);
+    cdma_free(m->cdma);
     kexports_free(m->exports);
     for (unsigned i = 0; i < m->njson; i++) {
         free(m->json[i]);
@@ -358,6 +381,7 @@ int machine_exit_modules(Machine *m)
         }
         m->nmodules--;
     }
+    kernel_dma_quiesce(m->kernel);
     return 0;
 }
 
@@ -407,6 +431,21 @@ int machine_write_report(Machine *m, FILE *out, const char *driver)
         fprintf(out, "%s\n%s", sep, m->json[i]);
         sep = ",";
     }
+    {
+        char *buf = NULL, *line, *save = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&buf, &len);
+
+        if (mem) {
+            kernel_dma_reports_json(m->kernel, mem);
+            fclose(mem);
+            for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                fprintf(out, "%s\n%s", sep, line);
+                sep = ",";
+            }
+            free(buf);
+        }
+    }
     if (kernel_dead(m->kernel)) {
         const VcpuReport *r = vcpu_report(kernel_vcpu(m->kernel));
         char sym[256];
@@ -422,12 +461,12 @@ int machine_write_report(Machine *m, FILE *out, const char *driver)
     fprintf(out, "],\n\"summary\":{\"probes\":%u,\"removes\":%u,\"netdevs_registered\":%u,"
             "\"warnings\":%u,\"heap_live_bytes\":%llu,\"heap_live_objects\":%u,"
             "\"iommu_map_calls\":%llu,\"iommu_unmap_calls\":%llu,\"pins_now\":%llu,"
-            "\"pins_peak\":%llu,\"iommu_faults\":%u}}\n",
+            "\"pins_peak\":%llu,\"iommu_faults\":%u,\"dma_api_reports\":%u}}\n",
             s.probes, s.removes, s.netdevs_registered_total, s.warnings,
             (unsigned long long)s.heap_live_bytes, s.heap_live_objects,
             (unsigned long long)is.map_calls, (unsigned long long)is.unmap_calls,
             (unsigned long long)is.pins_now, (unsigned long long)is.pins_peak,
-            iommu_fault_count(m->iommu));
+            iommu_fault_count(m->iommu), s.dma_api_reports);
     return ferror(out) ? -EIO : 0;
 }
 

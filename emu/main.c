@@ -41,7 +41,8 @@ static const char sluice_usage[] =
     "  --param NAME=VALUE       a module parameter for the driver (repeatable)\n"
     "  --abi ABI                kernel ABI to use, e.g. 6.1.0-56 (default: the\n"
     "                           newest fetched); fetched first if missing\n"
-    "  --device MODEL           device on PCI 00:02.0: rtl8139 (default) or none\n"
+    "  --device MODEL           device on PCI 00:02.0: rtl8139 (default), cdma (a\n"
+    "                           toy DMA engine for tests, 1b36:00f0) or none\n"
     "  --trace-mmio FILE        write one line per device register access:\n"
     "                           phase kind bar offset size value instruction\n"
     "                           (kind: R/W = BAR read/write, CR/CW = config space)\n"
@@ -346,8 +347,8 @@ static int cmd_run(int argc, char **argv)
     if (!a.driver) {
         return usage_error("%s", "run: --driver NAME|PATH is required");
     }
-    if (strcmp(a.device, "rtl8139") && strcmp(a.device, "none")) {
-        return usage_error("--device %s: unknown model (known: rtl8139, none)", a.device);
+    if (strcmp(a.device, "rtl8139") && strcmp(a.device, "cdma") && strcmp(a.device, "none")) {
+        return usage_error("--device %s: unknown model (known: rtl8139, cdma, none)", a.device);
     }
     if (open_image(a.abi, &img) != 0 || resolve_driver(&img, a.driver, path, sizeof(path)) != 0) {
         return EXIT_HOST;

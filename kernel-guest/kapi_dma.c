@@ -150,6 +150,16 @@ int kdma_map(Kernel *k, int dev, uint64_t pa, uint64_t len, uint64_t mask, unsig
     if (k->dma.nmaps == KDMA_MAX_MAPS) {
         return -ENOSPC;
     }
+    if (k->cfg.iommu_off) {
+        /* --iommu off: the device uses guest-physical addresses (what
+         * dma-direct hands out); a buffer above its mask is unreachable
+         * (Linux would bounce it through swiotlb; sluice fails the map). */
+        if (first + npages * KMEM_PAGE_SIZE - 1 > mask) {
+            return -ENOSPC;
+        }
+        iova = first;
+        goto mapped;
+    }
     /* dma-iommu tries below 4 GiB first for PCI devices (SAC addressing). */
     rc = -ENOSPC;
     if (mask > KDMA_BIT_MASK_32) {
@@ -166,6 +176,7 @@ int kdma_map(Kernel *k, int dev, uint64_t pa, uint64_t len, uint64_t mask, unsig
         iommu_fault_report_map(k->iommu, rid, iova, npages * KMEM_PAGE_SIZE, rc);
         return rc;
     }
+mapped:
     m->dev = (uint8_t)dev;
     m->state = KDMA_STATE_LIVE;
     m->iova = iova;
@@ -180,6 +191,14 @@ void kdma_unmap_frames(Kernel *k, KDmaMap *m, bool frames)
 {
     uint64_t pa = m->pa & ~(KMEM_PAGE_SIZE - 1), npages = m->npages;
 
+    kdma_watch_drop(k, m);
+    if (k->cfg.iommu_off) {
+        kdma_table_remove(&k->dma, m);
+        if (frames) {
+            kmem_free_pages(&k->mem, pa, npages);
+        }
+        return;
+    }
     iommu_unmap_range(k->iommu, kdma_rid(k, m->dev), m->iova, m->npages * KMEM_PAGE_SIZE);
     if (iommu_mode(k->iommu) == IOMMU_MODE_LAZY) {
         /* Linux frees a lazily unmapped IOVA only when the flush queue
@@ -200,6 +219,19 @@ void kdma_unmap_frames(Kernel *k, KDmaMap *m, bool frames)
 void kdma_unmap(Kernel *k, KDmaMap *m)
 {
     kdma_unmap_frames(k, m, false);
+}
+
+void kernel_dma_quiesce(Kernel *k)
+{
+    if (k->iommu && !k->cfg.iommu_off) {
+        iommu_flush(k->iommu);
+        kdma_reap(k);
+    }
+}
+
+void kernel_dma_device_access(Kernel *k, uint16_t rid, uint64_t iova, uint64_t len, bool write)
+{
+    dma_debug_device_access(kdma_debug(k), rid, iova, len, write);
 }
 
 void kdma_reap(Kernel *k)
@@ -440,6 +472,7 @@ static uint64_t kapi_dma_map_page_attrs(void *opaque, VcpuCall *c)
     if (kdma_site_checked(k, c->return_address)) {
         dma_debug_mapping_error(kdma_debug(k), kdma_rid(k, d), m.handle);
     }
+    kdma_watch_set(k, d, m.handle, true);
     return m.handle;
 }
 
@@ -565,6 +598,7 @@ static uint64_t kapi_dma_map_sg_attrs(void *opaque, VcpuCall *c)
                   kernel_read_u32(k, sg + (uint64_t)l.offset), &pa, &va);
         if (m) {
             kdma_debug_map(k, m, va, site);
+            kdma_watch_set(k, d, m->handle, true);
         }
     }
     return (uint64_t)nents;
@@ -610,6 +644,7 @@ static uint64_t kdma_sync(Kernel *k, VcpuCall *c, bool for_cpu)
     }
     dma_debug_sync(kdma_debug(k), kdma_rid(k, d), c->arg[1], c->arg[2], (uint8_t)c->arg[3],
                    for_cpu, vcpu_current_rip(k->cpu));
+    kdma_watch_set(k, d, c->arg[1], !for_cpu);
     return 0;
 }
 

@@ -55,6 +55,8 @@ typedef struct KDmaMap {
     uint64_t pa;                 /* guest-physical address of handle */
     uint64_t va;                 /* coherent: the CPU address; else 0 */
     uint64_t seq;                /* quarantined: order of the unmap */
+    uint32_t watch;              /* CPU-store watch while the device owns it
+                                  * (a vCPU handle: wiring, 0 = none) */
 } KDmaMap;
 
 /* A dma_pool; the driver holds token, a small kmalloc'd object. */
@@ -148,5 +150,11 @@ void kdma_sink(void *opaque, const DmaDbgReport *r);
 /* Whether the driver code returning to ret tests the result against
  * DMA_MAPPING_ERROR (scanned once per return address, then cached). */
 bool kdma_site_checked(Kernel *k, uint64_t ret);
+
+/* kdma_watch.c: streaming buffers the device owns are watched for CPU
+ * stores (DMA_DBG_CPU_WROTE_DEVICE_OWNED).  Sets the ownership of the
+ * mapping of device d that contains device address addr. */
+void kdma_watch_set(Kernel *k, int d, uint64_t addr, bool device_owned);
+void kdma_watch_drop(Kernel *k, KDmaMap *m);
 
 #endif

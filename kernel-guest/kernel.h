@@ -65,6 +65,7 @@ typedef struct KernelConfig {
     const char *btf_path;        /* vmlinux (or raw BTF) of the drivers' kernel */
     size_t ram_bytes;            /* guest RAM; 0 = 128 MiB */
     uint64_t block_budget;       /* per host -> guest call; 0 = default */
+    bool iommu_off;              /* --iommu off: DMA addresses are guest-physical */
     bool allow_unserved;         /* load modules whose imports sluice does not
                                   * serve; calling one is then a report */
     unsigned hz;                 /* CONFIG_HZ of that kernel (250 on Debian) */
@@ -129,6 +130,16 @@ typedef struct KernelStats {
     unsigned heap_live_objects;
 } KernelStats;
 void kernel_stats(const Kernel *k, KernelStats *s);
+
+/* The device on requester id rid touched [iova, iova+len) and the IOMMU
+ * objected (not mapped, permission, stale IOTLB): the DMA-API checker
+ * tells a use after unmap or a write to a DMA_TO_DEVICE mapping. */
+void kernel_dma_device_access(Kernel *k, uint16_t rid, uint64_t iova, uint64_t len,
+                              bool write);
+/* Drains the IOMMU's deferred invalidations (lazy mode) and gives the
+ * frames held back for them to the kernel again, as Linux's flush queue
+ * does when its timer fires; the machine calls it at the end of a run. */
+void kernel_dma_quiesce(Kernel *k);
 
 /* Every DMA-API report so far, one JSON object a line
  * ({"kind":"dma-api","error":...}); 0 or -EIO. */
