@@ -80,6 +80,7 @@ static uint64_t kapi_spin_unlock_bh(void *opaque, VcpuCall *c)
     if (k->bh_depth) {
         k->bh_depth--;
     }
+    ksched_irqs_enabled(k);
     return 0;
 }
 
@@ -98,6 +99,7 @@ static uint64_t kapi_spin_unlock_irq(void *opaque, VcpuCall *c)
 
     klock_release(k, c);
     k->irqs_off = false;
+    ksched_irqs_enabled(k);
     return 0;
 }
 
@@ -118,6 +120,9 @@ static uint64_t kapi_spin_unlock_irqrestore(void *opaque, VcpuCall *c)
 
     klock_release(k, c);
     k->irqs_off = !(c->arg[1] & KAPI_EFLAGS_IF);
+    if (!k->irqs_off) {
+        ksched_irqs_enabled(k);
+    }
     return 0;
 }
 

@@ -6,11 +6,9 @@
  * (enum NAPI_STATE_*).
  *
  * __napi_schedule() records the instance on the CPU's poll list (the
- * table in KNapiState).  Running the polls -- net_rx_action in softirq
- * context, calling napi->poll(napi, weight) -- comes with interrupt
- * delivery in a later step; until then a scheduled instance stays
- * scheduled, and napi_disable() of one stops with a report instead of
- * waiting forever for a poll that cannot come.
+ * table in KNapiState); ksched.c runs the polls in softirq context
+ * (net_rx_action), and napi_disable() of a scheduled instance runs the
+ * pending poll first, as Linux waits for it.
  */
 #include "kernel-guest/kernel_internal.h"
 
@@ -59,7 +57,7 @@ static KNapiSched *knapi_find(Kernel *k, uint64_t napi)
 }
 
 /* ____napi_schedule: onto the poll list, once. */
-static void knapi_list_add(Kernel *k, uint64_t napi)
+void knapi_list_add(Kernel *k, uint64_t napi)
 {
     if (knapi_find(k, napi)) {
         return;
@@ -76,13 +74,27 @@ static void knapi_list_add(Kernel *k, uint64_t napi)
     vcpu_raise(k->cpu, "sluice: more than %d NAPI instances scheduled at once", KNAPI_MAX_SCHEDULED);
 }
 
-static void knapi_list_del(Kernel *k, uint64_t napi)
+void knapi_list_del(Kernel *k, uint64_t napi)
 {
     KNapiSched *s = knapi_find(k, napi);
 
     if (s) {
         *s = (KNapiSched){0};
     }
+}
+
+uint64_t knapi_first(Kernel *k)
+{
+    KNapiSched *best = NULL;
+
+    for (unsigned i = 0; i < KNAPI_MAX_SCHEDULED; i++) {
+        KNapiSched *s = &k->napi.sched[i];
+
+        if (s->used && (!best || s->seq < best->seq)) {
+            best = s;
+        }
+    }
+    return best ? best->napi : 0;
 }
 
 void knapi_forget_dev(Kernel *k, uint64_t dev)
@@ -130,13 +142,15 @@ static uint64_t kapi_napi_disable(void *opaque, VcpuCall *c)
     if (!st || !knapi_bits(k, &b) || vcpu_dead(c->cpu)) {
         return 0;
     }
+    kernel_write_u64(k, st, kernel_read_u64(k, st) | b.disable);
+    if (knapi_find(k, napi)) {
+        /* Linux waits for the pending poll (run by the softirq, which sees
+         * DISABLE and completes the instance); the poll runs here. */
+        ksched_softirq(k);
+    }
     v = kernel_read_u64(k, st) | b.disable;
     if (v & (b.sched | b.npsvc)) {
-        if (knapi_find(k, napi)) {
-            vcpu_raise(c->cpu, "napi_disable of a scheduled instance waits for its poll, and "
-                       "sluice does not deliver NAPI polls yet [napi=0x%llx]",
-                       (unsigned long long)napi);
-        } else {
+        {
             vcpu_raise(c->cpu, "deadlock: napi_disable of an instance that is already disabled "
                        "waits forever [napi=0x%llx]", (unsigned long long)napi);
         }

@@ -19,6 +19,9 @@ static uint64_t ktime_initial_jiffies(const Kernel *k)
 void kernel_advance_time(Kernel *k, uint64_t ns)
 {
     k->time_ns += ns;
+    if (k->iommu) {
+        iommu_set_time(k->iommu, k->time_ns);    /* lazy flush windows, fault times */
+    }
     kernel_write_u64(k, k->jiffies_va,
                      ktime_initial_jiffies(k) + k->time_ns * k->cfg.hz / 1000000000ull);
 }

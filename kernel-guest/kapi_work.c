@@ -239,6 +239,64 @@ void kernel_run_due_work(Kernel *k)
 
 /* ---- timers ---- */
 
+unsigned kwork_run_due_timers(Kernel *k)
+{
+    unsigned ran = 0;
+
+    while (ran < KWORK_MAX_RUNS_PER_CALL && !vcpu_dead(k->cpu)) {
+        KTimer *best = NULL, t;
+        uint64_t now = kwork_jiffies(k), fn;
+
+        for (unsigned i = 0; i < KWORK_MAX_TIMERS; i++) {
+            KTimer *x = &k->work.timers[i];
+
+            if (x->used && kwork_due(x->expires, now) &&
+                (!best || (int64_t)(x->expires - best->expires) < 0 ||
+                 (x->expires == best->expires && x->seq < best->seq))) {
+                best = x;
+            }
+        }
+        if (!best) {
+            break;
+        }
+        t = *best;
+        *best = (KTimer){0};
+        /* detach_timer(): not pending while its function runs. */
+        kernel_field_write(k, t.timer, "timer_list", "entry.pprev", 0);
+        fn = kernel_field_read(k, t.timer, "timer_list", "function");
+        ran++;
+        if (ksched_call_softirq(k, t.module, fn, &t.timer, 1, NULL) != 0) {
+            break;
+        }
+    }
+    return ran;
+}
+
+uint64_t kwork_next_due_jiffy(Kernel *k)
+{
+    uint64_t best = UINT64_MAX, now = kwork_jiffies(k);
+
+    for (unsigned i = 0; i < KWORK_MAX_TIMERS; i++) {
+        const KTimer *x = &k->work.timers[i];
+
+        if (x->used) {
+            uint64_t due = kwork_due(x->expires, now) ? now : x->expires;
+
+            best = due < best ? due : best;
+        }
+    }
+    for (unsigned i = 0; i < KWORK_MAX; i++) {
+        const KWork *w = &k->work.items[i];
+
+        if (w->used) {
+            uint64_t due = kwork_due(w->due, now) ? now : w->due;
+
+            best = due < best ? due : best;
+        }
+    }
+    return best;
+}
+
 static KTimer *ktimer_find(Kernel *k, uint64_t timer)
 {
     for (unsigned i = 0; i < KWORK_MAX_TIMERS; i++) {

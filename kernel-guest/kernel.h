@@ -58,6 +58,13 @@ typedef struct KernelHostOps {
     /* One line the kernel printed (no newline), with its printk level
      * ('0'..'7', or 'd' for debug). */
     void (*log)(void *opaque, int level, const char *line);
+    /* A frame the network stack received from a driver (netif_receive_skb,
+     * napi_gro_receive, netif_rx): Ethernet header included, no FCS. */
+    void (*netrx)(void *opaque, const char *ifname, const uint8_t *frame, size_t len);
+    /* The machine's own events (device timers, frames to inject): runs
+     * what is due at now_ns and returns when it next has something to do
+     * (UINT64_MAX: nothing planned). */
+    uint64_t (*poll)(void *opaque, uint64_t now_ns);
     void *opaque;
 } KernelHostOps;
 
@@ -163,6 +170,26 @@ int kernel_netdev_close_all(Kernel *k);
  * process context, earliest first.  The guest may have stopped after it
  * (kernel_dead). */
 void kernel_run_due_work(Kernel *k);
+
+/* A device's interrupt line (PCI INTx, level-triggered) changed.  The
+ * handlers registered for irq run in hardirq context as soon as interrupts
+ * are enabled: at the next block boundary of running guest code, or in
+ * kernel_run_until. */
+void kernel_irq_line(Kernel *k, unsigned irq, int level);
+
+/* The event loop: runs interrupts, softirqs (NAPI polls, timers), work
+ * items, held transmits and the machine's events (host.poll) in virtual
+ * time until until_ns, jumping over idle time.  0, or -EFAULT if the guest
+ * stopped. */
+int kernel_run_until(Kernel *k, uint64_t until_ns);
+uint64_t kernel_time_ns(const Kernel *k);
+
+/* The host side sends a frame (Ethernet header included) through
+ * interface ifname: ndo_start_xmit runs when the queue is awake.  0,
+ * -ENODEV, -EINVAL (size) or -ENOSPC (the host's queue is full). */
+int kernel_netdev_xmit(Kernel *k, const char *ifname, const uint8_t *frame, size_t len);
+/* The MAC address of interface ifname (0, or -ENODEV). */
+int kernel_netdev_mac(Kernel *k, const char *ifname, uint8_t mac[6]);
 
 /* Interrupt handlers, NAPI, work and timers drivers hold now ("now"), and
  * counts over the run ("total"). */

@@ -103,6 +103,7 @@ struct Kernel {
     KIrqState irq;               /* knet.h: IRQ handlers (kapi_irq.c) */
     KNapiState napi;             /* knet.h: scheduled NAPI (kapi_napi.c) */
     KWorkState work;             /* knet.h: work items, timers (kapi_work.c) */
+    KSchedState sched;           /* knet.h: IRQ lines, host transmits (ksched.c) */
     /* Execution context: one CPU; what Linux tracks in preempt_count. */
     bool irqs_off;
     unsigned atomic_depth;       /* spinlocks held */
@@ -179,6 +180,13 @@ int kapi_napi_register(Kernel *k, SlError *e);
 int kapi_work_register(Kernel *k, SlError *e);
 int kapi_lib_register(Kernel *k, SlError *e);
 int kapi_todo_register(Kernel *k, SlError *e);
+
+/* ksched.c: the module whose code addr is (else the current one). */
+int kernel_module_of(Kernel *k, uint64_t addr);
+/* kapi_skb.c: builds an skb from a host frame and calls ndo_start_xmit:
+ * 0 sent (the driver owns the skb), 1 busy (try again), or -EFAULT. */
+int kskb_xmit_frame(Kernel *k, uint64_t dev, const uint8_t *frame, size_t len);
+int kapi_skb_register(Kernel *k, SlError *e);
 
 /* kapi_time.c: advances the virtual clock (and jiffies with it). */
 void kernel_advance_time(Kernel *k, uint64_t ns);

@@ -104,7 +104,46 @@ const char *knet_errname(int err);
 
 /* kapi_napi.c: forgets scheduled instances of a net_device being freed. */
 void knapi_forget_dev(struct Kernel *k, uint64_t dev);
+/* kapi_napi.c: the poll list. */
+void knapi_list_add(struct Kernel *k, uint64_t napi);
+void knapi_list_del(struct Kernel *k, uint64_t napi);
+/* The instance scheduled first (0 if none). */
+uint64_t knapi_first(struct Kernel *k);
 /* kapi_work.c: the jiffies counter now. */
 uint64_t kwork_jiffies(struct Kernel *k);
+/* kapi_work.c: runs the timers whose expires jiffy has come, earliest
+ * first, in softirq context; returns how many ran. */
+unsigned kwork_run_due_timers(struct Kernel *k);
+/* kapi_work.c: the earliest jiffy a timer or work item is due, or
+ * UINT64_MAX when none is pending. */
+uint64_t kwork_next_due_jiffy(struct Kernel *k);
+/* ksched.c: runs pending softirq work now (NAPI polls, held transmits). */
+void ksched_softirq(struct Kernel *k);
+/* ksched.c: calls guest code in softirq context (timer functions, NAPI
+ * polls): preempt_count carries SOFTIRQ_OFFSET meanwhile. */
+int ksched_call_softirq(struct Kernel *k, int module, uint64_t fn, const uint64_t *args,
+                        unsigned nargs, uint64_t *ret);
+/* ksched.c: interrupts were enabled again (spin_unlock_irqrestore ...):
+ * a line that went high meanwhile is delivered at the next chance. */
+void ksched_irqs_enabled(struct Kernel *k);
+
+/* The scheduler's own state: interrupt lines and the host's transmit
+ * queue (frames the host side sends through a driver).  Plain data. */
+#define KSCHED_TXQ 64
+#define KSCHED_FRAME_MAX 1536
+typedef struct KTxFrame {
+    uint16_t len;
+    uint8_t ifindex;
+    uint8_t data[KSCHED_FRAME_MAX];
+} KTxFrame;
+
+typedef struct KSchedState {
+    uint64_t level;              /* interrupt lines asserted, bit per IRQ */
+    uint32_t unhandled[KIRQ_NR]; /* consecutive IRQ_NONE answers */
+    bool in_hardirq, in_softirq;
+    KTxFrame txq[KSCHED_TXQ];    /* ring */
+    uint32_t tx_head, tx_count;
+    uint64_t tx_sent, tx_busy, rx_delivered;
+} KSchedState;
 
 #endif

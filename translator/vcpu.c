@@ -100,6 +100,18 @@ static void vcpu_hook_block(uc_engine *uc, uint64_t address, uint32_t size, void
         uc_emu_stop(uc);
         return;
     }
+    if (cpu->irq_request && cpu->irq_fn && !cpu->in_irq_fn) {
+        /* Between two blocks the guest is at an instruction boundary: the
+         * place a real CPU takes an interrupt.  Handlers nest as calls. */
+        cpu->irq_request = false;
+        cpu->in_irq_fn = true;
+        cpu->irq_fn(cpu->irq_opaque);
+        cpu->in_irq_fn = false;
+        if (cpu->dead) {
+            uc_emu_stop(uc);
+            return;
+        }
+    }
     if (cpu->block_budget && cpu->blocks > cpu->block_budget) {
         char what[200];
 
@@ -318,6 +330,17 @@ void vcpu_revive(Vcpu *cpu)
 {
     cpu->dead = false;
     memset(&cpu->report, 0, sizeof(cpu->report));
+}
+
+void vcpu_set_interrupt_handler(Vcpu *cpu, VcpuInterruptFn fn, void *opaque)
+{
+    cpu->irq_fn = fn;
+    cpu->irq_opaque = opaque;
+}
+
+void vcpu_interrupt_request(Vcpu *cpu)
+{
+    cpu->irq_request = true;
 }
 
 void vcpu_set_symbolizer(Vcpu *cpu, VcpuSymbolizer fn, void *opaque)

@@ -169,6 +169,15 @@ void vcpu_set_ud2_handler(Vcpu *cpu, VcpuUd2Handler fn, void *opaque);
 void vcpu_add_code_range(Vcpu *cpu, uint64_t start, uint64_t end);
 void vcpu_remove_code_range(Vcpu *cpu, uint64_t start, uint64_t end);
 
+/* Interrupt delivery.  A device raising its line while guest code runs
+ * calls vcpu_interrupt_request(); at the next translated-block boundary
+ * the vCPU calls fn, which may run handlers as nested vcpu_call()s (the
+ * interrupted code resumes after it, registers intact).  The request is
+ * one flag: fn decides what is pending and may request again. */
+typedef void (*VcpuInterruptFn)(void *opaque);
+void vcpu_set_interrupt_handler(Vcpu *cpu, VcpuInterruptFn fn, void *opaque);
+void vcpu_interrupt_request(Vcpu *cpu);
+
 /* The instruction address of the innermost guest frame that made the
  * current gateway call or memory access (0 if none). */
 uint64_t vcpu_current_rip(const Vcpu *cpu);

@@ -60,6 +60,10 @@ struct Vcpu {
     uint64_t blocks_total;
     bool dead;
     bool resume;                 /* the run ended after a WARN: go on */
+    bool irq_request;            /* deliver at the next block boundary */
+    bool in_irq_fn;
+    VcpuInterruptFn irq_fn;
+    void *irq_opaque;
     VcpuReport report;
 
     VcpuSymbolizer symbolizer;
