@@ -64,10 +64,17 @@ typedef struct PkStore PkStore;
  * pk_store_snapshot_next: the snapshot's objects one by one (the copy if
  * one was made), 1 and *img, or 0 at the end.
  * pk_store_snapshot_end: releases the snapshot copies; objects written
- * since begin stay dirty for the next checkpoint. */
+ * since begin stay dirty for the next checkpoint.  Call it once the
+ * checkpoint has committed: until then the snapshot's objects stay resident.
+ * pk_store_snapshot_abort: the checkpoint failed: releases the snapshot and
+ * makes all its objects dirty again.
+ * An image of type PK_OBJ_NONE (len 0, data NULL) is a destroyed object:
+ * its count is the bumped one; the disk must forget its contents but may
+ * keep (and install back) the tombstone so the count is never reused. */
 int pk_store_snapshot_begin(PkStore *s, uint64_t epoch);
 int pk_store_snapshot_next(PkStore *s, PkObjImage *img);
 void pk_store_snapshot_end(PkStore *s);
+void pk_store_snapshot_abort(PkStore *s);
 
 /* Restart side ----------------------------------------------------------
  * Installs an object read from disk (replacing any in-memory copy), clean. */
