@@ -27,7 +27,7 @@ struct PkCkpt {
     PkDiskDirent *dir;           /* sorted by OID */
     uint64_t ndir;
     uint8_t *used, *alloc;       /* bitmaps over the checkpoint area */
-    uint64_t cursor;             /* next-fit position in the area */
+    uint64_t cursor;             /* allocation position in the area */
     uint64_t mig_pos;            /* where migration resumes in dir */
     bool backing_set;
     bool in_snapshot;
@@ -243,7 +243,7 @@ int pk_ckpt_begin(PkCkpt *ck, SlError *e)
     return 0;
 }
 
-/* Next free block in alloc, next-fit from the cursor; -ENOSPC if none. */
+/* Next free block in alloc from the cursor; -ENOSPC if none. */
 static int ckpt_alloc_block(PkCkpt *ck, uint64_t *lba)
 {
     uint64_t n = ck->layout.sb.ckpt_blocks;
@@ -363,6 +363,10 @@ static int ckpt_write_snapshot(PkCkpt *ck, SlError *e)
     ck->nfresh = 0;
     ck->stage_n = 0;
     memcpy(ck->alloc, ck->used, ck->layout.sb.ckpt_blocks / 8 + 1);
+    /* First fit: blocks the last commit freed are reused at once, which
+     * keeps the area compact (and is the order that would expose any block
+     * freed too early). */
+    ck->cursor = 0;
     while ((more = pk_store_snapshot_next(ck->store, &img)) > 0) {
         PkDiskDirent *d;
 
