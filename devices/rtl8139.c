@@ -1,38 +1,82 @@
 /*
- * devices/rtl8139.c: RealTek RTL8139 Fast Ethernet controller, register
- * level, after the RTL8139C(L) datasheet §5 "Register Descriptions" (the
- * operational registers at BAR offsets 00h-6Bh) and §6 (93C46 EEPROM).
+ * devices/rtl8139.c: RealTek RTL8139 Fast Ethernet controller after the
+ * RTL8139C(L) datasheet: §5 "Register Descriptions" (the operational
+ * registers at BAR offsets 00h-7Fh), §6 (93C46 EEPROM, in
+ * rtl8139_eeprom.c), §7 "Functional Description" (the receive ring buffer,
+ * the four transmit descriptors, interrupts).
  *
- * Models: PCI function 10ec:8139, class 020000, revision from the config
- * (0x10 by default: 8139too hands revisions >= 0x20 to 8139cp), BAR0 = 256
- * bytes of I/O and BAR1 = 256 bytes of memory decoding the same registers,
- * INTA# driven from (IntrStatus & IntrMask) != 0.  The register file:
- * IDR0-5 (loaded from the EEPROM, writable only in Cfg9346 config-write
- * mode), MAR0-7, TSD0-3/TSAD0-3, RBSTART, ChipCmd (RST self-clears at
- * once, RE/TE, BUFE), CAPR/CBR, IMR, ISR (write 1 to clear), TCR with the
- * hardware version bits of a plain "RTL-8139" (TCR bit 30, the entry
- * 8139too's rtl_chip_info[] maps to "RTL-8139"), RCR, TCTR, MPC, Cfg9346
- * (normal / autoload / programming / config-write; programming mode
- * bit-bangs the 93C46 in rtl8139_eeprom.c), Config0/1/3/4, TimerInt,
- * MediaStatus, HltClk, MultiIntr, TSAD summary, and the internal PHY's
- * BMCR/BMSR/ANAR/ANLPAR/ANER at 62h-6Ah, which 8139too's mdio_read() maps
- * MII registers 0,1,4,5,6 onto for the built-in transceiver (phy id 32).
- * The link is always up at 100 Mb/s full duplex, autonegotiation done.
+ * PCI function 10ec:8139, class 020000, revision from the config (0x10 by
+ * default: 8139too hands revisions >= 0x20 to 8139cp), BAR0 = 256 bytes of
+ * I/O and BAR1 = 256 bytes of memory decoding the same registers, INTA#
+ * driven from (IntrStatus & IntrMask) != 0.  Registers: IDR0-5 (from the
+ * EEPROM, writable only in Cfg9346 config-write mode), MAR0-7, TSD0-3 /
+ * TSAD0-3, RBSTART, ChipCmd (RST self-clears at once, RE/TE, BUFE),
+ * CAPR/CBR, IMR, ISR (write 1 to clear), TCR with the version bits of the
+ * configured chip, RCR, TCTR, MPC, Cfg9346 (normal / autoload / programming
+ * / config-write), Config0/1/3/4, TimerInt, MediaStatus, HltClk,
+ * MultiIntr, TSAD summary, the internal PHY's BMCR/BMSR/ANAR/ANLPAR/ANER at
+ * 62h-6Ah (8139too's mdio_read() maps MII registers 0,1,4,5,6 onto them for
+ * phy id 32), and the undocumented FIFOTMS/CSCR/PARA78/PARA7C that
+ * 8139too's rtl8139_tune_twister() uses.  The link is always up at 100 Mb/s
+ * full duplex with autonegotiation done.
+ *
+ * Transmit (§7.1): writing TSDn with OWN = 0 hands descriptor n to the
+ * chip.  The chip serves descriptors in ring order 0,1,2,3,0... from its
+ * own pointer (a descriptor handed over out of turn waits for its turn);
+ * with ChipCmd.TE set it fetches SIZE bytes at TSADn by DMA, sends them
+ * (the chip does not pad: 8139too pads to 60 itself; with TCR.CRC set the
+ * buffer already ends in an FCS, which is stripped before the NetPort),
+ * then sets OWN and TOK and raises ISR.TOK -- all at once in virtual
+ * time.  A failed fetch ends the descriptor with OWN | TABT and raises
+ * ISR.TER.  SIZE 0 completes without a frame; SIZE over 1792 (the chip's
+ * early-transmit limit, beyond what a 1514-byte port carries) is aborted.
+ *
+ * Receive (§7.2): rtl8139_receive() applies the RCR address filter (AAP
+ * all unicast, APM our IDR, AM multicast whose hash bit is set in MAR --
+ * bit = the top 6 bits of the bit-reversed CRC-32 of the destination, as
+ * 8139too's __set_rx_mode() computes it -- AB broadcast), then writes at
+ * RBSTART + CBR a 4-byte header (status: ROK, PAM/MAR/BAR; length including
+ * the 4-byte FCS) followed by the frame and its FCS (Ethernet CRC-32), and
+ * moves CBR to the next 32-bit boundary modulo the ring length (8K << RBLEN).
+ * A frame crossing the end of the ring continues at its start when
+ * RCR.WRAP = 0 (and always with the 64K ring, where WRAP is void), or runs
+ * on past the end (the driver reserves the slack) when WRAP = 1.  The ring
+ * is full when the write would reach CAPR + 16, the driver's read position:
+ * then ISR.RxOverflow is raised and the frame is refused (-EAGAIN).
+ * Clearing ChipCmd.RE resets the receive pointers (CBR = 0, ring empty):
+ * 8139too's rtl8139_rx_err() restarts at offset 0 after toggling RE,
+ * without writing CAPR, which only works if the chip does this.
+ *
+ * DMA goes only through the DmaPort given at creation.  A transfer fails
+ * when the port refuses it (the IOMMU records why), when there is no port,
+ * or when PCI bus mastering is off; the chip then shows what a bus master
+ * shows for an aborted cycle: "received master abort" in the PCI status
+ * and ISR.SERR (8139too's PCIErr, which it reports as "PCI Bus error").
+ *
+ * Timer: TCTR counts at the 33 MHz PCI clock from the virtual time the
+ * machine passes to rtl8139_advance(); any write restarts it at 0.  With a
+ * non-zero TimerInt, ISR.TimeOut is raised whenever TCTR passes it.
  *
  * Reset: power-on and Cfg9346 autoload restore every register and reload
  * IDR0-5 from the EEPROM; ChipCmd.RST does the same except IDR0-5 and
  * MAR0-7, which the datasheet says a software reset leaves unchanged.
  *
- * Not modelled yet: receive and transmit DMA (no DMA port is wired in this
- * step).  A transmit the driver starts therefore ends the way a device with
- * no path to memory ends it: the descriptor completes with TABT, ISR.TER
- * is raised and the PCI status records a received master abort.  Also not
- * modelled: the timer (TCTR does not count: no virtual clock wired yet),
- * early rx/tx, wake-on-LAN, the C+ mode registers, CSCR and the twister
- * parameters (read 0, writes ignored, like every unknown offset).
+ * Not modelled: early receive/transmit (ERBCR/ERSR read 0, no early
+ * interrupts), receive errors (CRC, runts: the wire never delivers them,
+ * so AER/AR have nothing to accept), loopback (TCR.LBK frames go to the
+ * wire), the transmitter halting after an abort (TCR.CLRABT is accepted
+ * and has nothing to restart), collisions and the FIFO thresholds, flow
+ * control, wake-on-LAN, Config5, the C+ mode registers, the MII
+ * bit-bang interface of the RTL8129 (Config4 MDIO bits), link changes
+ * (LinkChg and CSCR.LinkChange never rise).  CSCR is undocumented for
+ * this chip: it reads the written control bits plus Con_status (bit 3)
+ * and the LinkOK bit 8139too tests (bit 10), with the cable-length bits
+ * 15:12 at 0, the short-cable case that 8139too's twister tuning finishes
+ * in four steps.
  */
 #include "devices/rtl8139.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +88,7 @@
 #define RTL8139_DEFAULT_REVISION 0x10
 #define RTL8139_REG_SPACE 256
 
-/* Register offsets (datasheet §5). */
+/* Register offsets (datasheet §5; 70h-7Fh from 8139too). */
 enum {
     RTL8139_IDR0 = 0x00,
     RTL8139_MAR0 = 0x08,
@@ -77,6 +121,10 @@ enum {
     RTL8139_ANAR = 0x66,
     RTL8139_ANLPAR = 0x68,
     RTL8139_ANER = 0x6a,
+    RTL8139_FIFOTMS = 0x70,
+    RTL8139_CSCR = 0x74,
+    RTL8139_PARA78 = 0x78,
+    RTL8139_PARA7C = 0x7c,
 };
 
 /* ChipCmd bits. */
@@ -93,17 +141,43 @@ enum {
 #define RTL8139_TSD_ERTXTH 0x003f0000u
 #define RTL8139_TSD_TABT 0x40000000u
 #define RTL8139_TSD_WMASK (RTL8139_TSD_SIZE | RTL8139_TSD_OWN | RTL8139_TSD_ERTXTH)
+#define RTL8139_TX_MAX 1792u         /* datasheet: TSD.SIZE limit of the FIFO */
 
 /* ISR/IMR bits. */
+#define RTL8139_INT_ROK 0x0001
+#define RTL8139_INT_TOK 0x0004
 #define RTL8139_INT_TER 0x0008
+#define RTL8139_INT_RXOVW 0x0010
+#define RTL8139_INT_TIMEOUT 0x4000
+#define RTL8139_INT_SERR 0x8000
 #define RTL8139_INT_MASK 0xe07f      /* SERR TimeOut LenChg, FOVW..ROK */
 
 /* TCR: IFG, LBK, CRC, MXDMA, TXRR are writable; bits 30:26 and 23:22 hold
- * the hardware version.  HW_REVID(1,0,0,0,0,0,0) = bit 30 = "RTL-8139". */
+ * the hardware version (8139too's HW_REVID). */
 #define RTL8139_TCR_WMASK 0x03070770u
-#define RTL8139_TCR_HWVERID 0x40000000u
+#define RTL8139_TCR_NOCRC 0x00010000u
+#define RTL8139_TCR_HWVER_8139 0x40000000u    /* HW_REVID(1,0,0,0,0,0,0) */
+#define RTL8139_TCR_HWVER_8139K 0x60000000u   /* HW_REVID(1,1,0,0,0,0,0) */
+
+/* RCR: accept bits, WRAP, RBLEN and the thresholds. */
 #define RTL8139_RCR_WMASK 0x0f03ffbfu
+#define RTL8139_RCR_AAP 0x01
+#define RTL8139_RCR_APM 0x02
+#define RTL8139_RCR_AM 0x04
+#define RTL8139_RCR_AB 0x08
+#define RTL8139_RCR_WRAP 0x80
 #define RTL8139_RCR_RBLEN_SHIFT 11
+
+/* The receive header's status word (datasheet Table "Rx status"). */
+#define RTL8139_RXS_ROK 0x0001
+#define RTL8139_RXS_BAR 0x2000
+#define RTL8139_RXS_PAM 0x4000
+#define RTL8139_RXS_MAR 0x8000
+
+#define RTL8139_ETH_MIN 60           /* without FCS */
+#define RTL8139_ETH_HDR 14
+#define RTL8139_FCS 4
+#define RTL8139_RX_HDR 4
 
 /* Cfg9346: operating mode in bits 7:6, the EEPROM pins below. */
 #define RTL8139_9346_MODE 0xc0
@@ -126,6 +200,12 @@ enum {
 
 #define RTL8139_MULINT_WMASK 0x0fff
 
+/* CSCR (see the header comment): control bits kept as written, status
+ * bits computed from the link. */
+#define RTL8139_CSCR_WMASK 0x03f5
+#define RTL8139_CSCR_CON_STATUS 0x0008
+#define RTL8139_CSCR_LINK_OK 0x0400
+
 /* The internal PHY (IEEE 802.3 clause 22 register layouts). */
 #define RTL8139_BMCR_RESET 0x8000
 #define RTL8139_BMCR_ANE 0x1000
@@ -138,33 +218,39 @@ enum {
 #define RTL8139_ANLPAR_VALUE 0x41e1  /* partner: ack, all four modes */
 #define RTL8139_ANER_VALUE 0x0001    /* partner can autonegotiate */
 
+#define RTL8139_PCI_HZ 33000000u     /* TCTR's clock */
+#define RTL8139_NS_PER_S 1000000000u
+
 /*
  * Everything reset restores.  Fields are ordered widest first so the struct
  * has no padding: it is saved as raw bytes and must compare bit-identical.
  */
 typedef struct Rtl8139Regs {
+    uint64_t tctr_zero_ns;       /* virtual time at which TCTR was 0 */
     uint32_t tsd[4];
     uint32_t tsad[4];
     uint32_t rbstart;
     uint32_t tcr;                /* writable bits only; version ORed on read */
     uint32_t rcr;
-    uint32_t tctr;
     uint32_t mpc;
     uint32_t timer_int;
-    uint16_t capr, cbr;
+    uint32_t fifotms, para78, para7c;
+    uint16_t capr, cbr;          /* cbr: always below the ring length */
     uint16_t imr, isr;
     uint16_t mulint;
     uint16_t bmcr, anar;
+    uint16_t cscr;               /* writable bits only */
     uint8_t idr[6];
     uint8_t mar[8];
     uint8_t cr;                  /* RE and TE; RST completes at once */
     uint8_t cfg9346;             /* mode, and the pins written in program mode */
     uint8_t config0, config1, config3, config4;
     uint8_t hltclk;
-    uint8_t pad[5];              /* explicit, always zero */
+    uint8_t tx_next;             /* the descriptor the transmitter serves next */
+    uint8_t pad[2];              /* explicit, always zero */
 } Rtl8139Regs;
 
-_Static_assert(sizeof(Rtl8139Regs) == 96, "Rtl8139Regs has no hidden padding");
+_Static_assert(sizeof(Rtl8139Regs) == 112, "Rtl8139Regs has no hidden padding");
 _Static_assert(sizeof(Rtl8139Eeprom) == 2 * RTL8139_EEPROM_WORDS + 10,
                "Rtl8139Eeprom has no hidden padding");
 
@@ -173,11 +259,21 @@ struct Rtl8139 {
     PciBus *bus;
     unsigned devfn;
     IrqLine irq;
+    DmaPort *dma;
+    NetPort net;
+    uint32_t hw_version;         /* TCR version bits of the configured chip */
+    /* Mirror of PCI_COMMAND.MASTER, refreshed on every config write and at
+     * restore, so a DMA does not show up as a config read in traces. */
+    int bus_master;
+    /* Virtual time: survives every reset; saved. */
+    uint64_t now_ns;
     /* Non-volatile: the EEPROM contents survive every reset; its serial
      * interface is put back to idle by a hardware reset. */
     Rtl8139Eeprom eeprom;
     /* Guest-visible registers: exactly what rtl8139_reset() restores. */
     Rtl8139Regs r;
+    /* Scratch for one frame, header and FCS; contents never state. */
+    uint8_t frame[RTL8139_RX_HDR + RTL8139_TX_MAX + RTL8139_FCS];
 };
 
 /* Access widths as data: registers wider than a byte.  Every other offset
@@ -193,7 +289,8 @@ static const struct {
     { RTL8139_RCR, 4 }, { RTL8139_TCTR, 4 }, { RTL8139_MPC, 4 },
     { RTL8139_TIMERINT, 4 }, { RTL8139_MULINT, 2 }, { RTL8139_TSAD, 2 },
     { RTL8139_BMCR, 2 }, { RTL8139_BMSR, 2 }, { RTL8139_ANAR, 2 },
-    { RTL8139_ANLPAR, 2 }, { RTL8139_ANER, 2 },
+    { RTL8139_ANLPAR, 2 }, { RTL8139_ANER, 2 }, { RTL8139_FIFOTMS, 4 },
+    { RTL8139_CSCR, 2 }, { RTL8139_PARA78, 4 }, { RTL8139_PARA7C, 4 },
 };
 
 static void rtl8139_reg_span(unsigned off, unsigned *base, unsigned *width)
@@ -222,8 +319,9 @@ static int rtl8139_config_unlocked(const Rtl8139 *s)
 }
 
 /* Power-on values of everything but IDR0-5 and MAR0-7. */
-static void rtl8139_reset_registers(Rtl8139Regs *r)
+static void rtl8139_reset_registers(Rtl8139 *s)
 {
+    Rtl8139Regs *r = &s->r;
     uint8_t idr[6], mar[8];
 
     memcpy(idr, r->idr, sizeof(idr));
@@ -231,6 +329,7 @@ static void rtl8139_reset_registers(Rtl8139Regs *r)
     memset(r, 0, sizeof(*r));
     memcpy(r->idr, idr, sizeof(idr));
     memcpy(r->mar, mar, sizeof(mar));
+    r->tctr_zero_ns = s->now_ns;
     for (int i = 0; i < 4; i++) {
         r->tsd[i] = RTL8139_TSD_OWN;     /* all descriptors owned by the host */
     }
@@ -243,7 +342,7 @@ static void rtl8139_reset_registers(Rtl8139Regs *r)
 void rtl8139_reset(Rtl8139 *s)
 {
     memset(&s->r, 0, sizeof(s->r));
-    rtl8139_reset_registers(&s->r);
+    rtl8139_reset_registers(s);
     rtl8139_eeprom_reset_wire(&s->eeprom);
     rtl8139_eeprom_read_mac(&s->eeprom, s->r.idr);   /* the autoload */
     rtl8139_update_irq(s);
@@ -251,19 +350,263 @@ void rtl8139_reset(Rtl8139 *s)
 
 static void rtl8139_soft_reset(Rtl8139 *s)
 {
-    rtl8139_reset_registers(&s->r);
+    rtl8139_reset_registers(s);
     rtl8139_eeprom_drive(&s->eeprom, 0, 0, 0);       /* Cfg9346 back to normal */
     rtl8139_update_irq(s);
 }
 
-/* The receive ring is empty when the driver has read up to where the chip
- * wrote: CAPR trails the read position by 16 (8139too writes cur_rx - 16). */
+/* --- the timer ----------------------------------------------------------- */
+
+/* PCI clocks since TCTR was last 0 (64 bits: TCTR is the low 32). */
+static uint64_t rtl8139_timer_ticks(const Rtl8139 *s, uint64_t now_ns)
+{
+    uint64_t d = now_ns - s->r.tctr_zero_ns;
+
+    return d / RTL8139_NS_PER_S * RTL8139_PCI_HZ +
+           d % RTL8139_NS_PER_S * RTL8139_PCI_HZ / RTL8139_NS_PER_S;
+}
+
+/* The first tick count after `ticks` at which TCTR equals TimerInt. */
+static uint64_t rtl8139_timer_next_match(const Rtl8139 *s, uint64_t ticks)
+{
+    uint64_t m = (ticks & ~0xffffffffull) | s->r.timer_int;
+
+    return m > ticks ? m : m + (1ull << 32);
+}
+
+void rtl8139_advance(Rtl8139 *s, uint64_t now_ns)
+{
+    if (now_ns <= s->now_ns) {
+        return;
+    }
+    if (s->r.timer_int &&
+        rtl8139_timer_next_match(s, rtl8139_timer_ticks(s, s->now_ns)) <=
+            rtl8139_timer_ticks(s, now_ns)) {
+        s->r.isr |= RTL8139_INT_TIMEOUT;
+    }
+    s->now_ns = now_ns;
+    rtl8139_update_irq(s);
+}
+
+uint64_t rtl8139_next_deadline_ns(const Rtl8139 *s)
+{
+    uint64_t t, ns;
+
+    if (!s->r.timer_int) {
+        return UINT64_MAX;
+    }
+    t = rtl8139_timer_next_match(s, rtl8139_timer_ticks(s, s->now_ns));
+    /* The first ns whose tick count reaches t: ceil(t * 1e9 / 33e6). */
+    ns = t / RTL8139_PCI_HZ * RTL8139_NS_PER_S +
+         ((t % RTL8139_PCI_HZ) * RTL8139_NS_PER_S + RTL8139_PCI_HZ - 1) / RTL8139_PCI_HZ;
+    return s->r.tctr_zero_ns + ns;
+}
+
+/* --- DMA ----------------------------------------------------------------- */
+
+/* An aborted bus cycle, as the guest sees it; the IOMMU (if it was asked)
+ * has recorded why. */
+static void rtl8139_dma_abort(Rtl8139 *s)
+{
+    s->r.isr |= RTL8139_INT_SERR;
+    pci_bus_set_status(s->bus, s->devfn, PCI_STATUS_REC_MASTER_ABORT);
+}
+
+static int rtl8139_dma_read(Rtl8139 *s, uint64_t addr, void *buf, size_t len)
+{
+    if (!s->dma || !s->bus_master || dma_read(s->dma, addr, buf, len) != 0) {
+        rtl8139_dma_abort(s);
+        return -EFAULT;
+    }
+    return 0;
+}
+
+static int rtl8139_dma_write(Rtl8139 *s, uint64_t addr, const void *buf, size_t len)
+{
+    if (!s->dma || !s->bus_master || dma_write(s->dma, addr, buf, len) != 0) {
+        rtl8139_dma_abort(s);
+        return -EFAULT;
+    }
+    return 0;
+}
+
+/* --- CRC-32 (IEEE 802.3 §3.2.9), reflected, four bits at a time ---------- */
+
+static const uint32_t rtl8139_crc_nibble[16] = {
+    0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4,
+    0x4db26158, 0x5005713c, 0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
+    0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
+};
+
+/* The CRC register after data, starting from all ones, not complemented. */
+static uint32_t rtl8139_crc_register(const uint8_t *p, size_t len)
+{
+    uint32_t c = 0xffffffffu;
+
+    for (size_t i = 0; i < len; i++) {
+        c ^= p[i];
+        c = (c >> 4) ^ rtl8139_crc_nibble[c & 15];
+        c = (c >> 4) ^ rtl8139_crc_nibble[c & 15];
+    }
+    return c;
+}
+
+/* The multicast hash: the 6 most significant bits of the bit-reversed CRC
+ * register over the destination address, i.e. its 6 least significant bits
+ * reversed (8139too: ether_crc(ETH_ALEN, addr) >> 26). */
+static unsigned rtl8139_mcast_bit(const uint8_t *dst)
+{
+    uint32_t c = rtl8139_crc_register(dst, 6);
+    unsigned bit = 0;
+
+    for (int i = 0; i < 6; i++) {
+        bit |= ((c >> i) & 1u) << (5 - i);
+    }
+    return bit;
+}
+
+/* --- receive ------------------------------------------------------------- */
+
+static unsigned rtl8139_ring_len(const Rtl8139 *s)
+{
+    return 8192u << ((s->r.rcr >> RTL8139_RCR_RBLEN_SHIFT) & 3);
+}
+
+/* The driver's read position: CAPR trails it by 16 (8139too writes
+ * cur_rx - 16). */
+static unsigned rtl8139_rx_read_pos(const Rtl8139 *s)
+{
+    return (s->r.capr + 16u) & (rtl8139_ring_len(s) - 1);
+}
+
 static int rtl8139_rx_empty(const Rtl8139 *s)
 {
-    unsigned len = 8192u << ((s->r.rcr >> RTL8139_RCR_RBLEN_SHIFT) & 3);
-
-    return ((s->r.capr + 16u) & (len - 1)) == (s->r.cbr & (len - 1));
+    return rtl8139_rx_read_pos(s) == s->r.cbr;
 }
+
+/* The header status bits if RCR accepts a frame for dst, else 0. */
+static uint16_t rtl8139_rx_filter(const Rtl8139 *s, const uint8_t *dst)
+{
+    static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    uint32_t rcr = s->r.rcr;
+
+    if (!memcmp(dst, broadcast, 6)) {
+        return (rcr & RTL8139_RCR_AB) ? RTL8139_RXS_BAR | RTL8139_RXS_ROK : 0;
+    }
+    if (dst[0] & 1) {
+        unsigned bit = rtl8139_mcast_bit(dst);
+
+        return (rcr & RTL8139_RCR_AM) && (s->r.mar[bit >> 3] >> (bit & 7) & 1)
+                   ? RTL8139_RXS_MAR | RTL8139_RXS_ROK : 0;
+    }
+    if (!memcmp(dst, s->r.idr, 6) && (rcr & RTL8139_RCR_APM)) {
+        return RTL8139_RXS_PAM | RTL8139_RXS_ROK;
+    }
+    return (rcr & RTL8139_RCR_AAP) ? RTL8139_RXS_ROK : 0;
+}
+
+/* Writes n bytes at ring offset off: split at the end of the ring when the
+ * chip wraps, one run past the end when RCR.WRAP says so. */
+static int rtl8139_rx_write(Rtl8139 *s, unsigned off, const uint8_t *p, unsigned n)
+{
+    unsigned ring = rtl8139_ring_len(s);
+    int wrap = !(s->r.rcr & RTL8139_RCR_WRAP) || ring == 65536;
+    unsigned first = (wrap && off + n > ring) ? ring - off : n;
+
+    if (rtl8139_dma_write(s, s->r.rbstart + (uint64_t)off, p, first) != 0) {
+        return -EFAULT;
+    }
+    if (first < n && rtl8139_dma_write(s, s->r.rbstart, p + first, n - first) != 0) {
+        return -EFAULT;
+    }
+    return 0;
+}
+
+int rtl8139_receive(Rtl8139 *s, const uint8_t *frame, size_t len)
+{
+    unsigned ring = rtl8139_ring_len(s), wire, need, used;
+    uint16_t status;
+    uint8_t *p = s->frame;
+    uint32_t fcs;
+
+    if (len < RTL8139_ETH_HDR || len > NET_PORT_MAX_FRAME) {
+        return -EINVAL;
+    }
+    if (!(s->r.cr & RTL8139_CR_RE)) {
+        return -EAGAIN;
+    }
+    status = rtl8139_rx_filter(s, frame);
+    if (!status) {
+        return 0;
+    }
+    wire = (len < RTL8139_ETH_MIN ? RTL8139_ETH_MIN : (unsigned)len) + RTL8139_FCS;
+    need = (RTL8139_RX_HDR + wire + 3) & ~3u;
+    /* Filling the ring completely would make it look empty (CBR equal to
+     * the read position), so the last 4 bytes before it stay free. */
+    used = (s->r.cbr - rtl8139_rx_read_pos(s)) & (ring - 1);
+    if (need >= ring - used) {
+        s->r.isr |= RTL8139_INT_RXOVW;
+        rtl8139_update_irq(s);
+        return -EAGAIN;
+    }
+    memset(p, 0, need);
+    p[0] = (uint8_t)status;
+    p[1] = (uint8_t)(status >> 8);
+    p[2] = (uint8_t)wire;
+    p[3] = (uint8_t)(wire >> 8);
+    memcpy(p + RTL8139_RX_HDR, frame, len);
+    fcs = ~rtl8139_crc_register(p + RTL8139_RX_HDR, wire - RTL8139_FCS);
+    for (int i = 0; i < 4; i++) {
+        p[RTL8139_RX_HDR + wire - RTL8139_FCS + i] = (uint8_t)(fcs >> (8 * i));
+    }
+    if (rtl8139_rx_write(s, s->r.cbr, p, RTL8139_RX_HDR + wire) != 0) {
+        rtl8139_update_irq(s);
+        return -EFAULT;
+    }
+    s->r.cbr = (uint16_t)((s->r.cbr + need) & (ring - 1));
+    s->r.isr |= RTL8139_INT_ROK;
+    rtl8139_update_irq(s);
+    return 0;
+}
+
+/* --- transmit ------------------------------------------------------------ */
+
+/* Fetches and sends the frame of descriptor slot; ends it as the chip does. */
+static void rtl8139_tx_one(Rtl8139 *s, int slot)
+{
+    uint32_t size = s->r.tsd[slot] & RTL8139_TSD_SIZE;
+
+    if (size > RTL8139_TX_MAX ||
+        (size && rtl8139_dma_read(s, s->r.tsad[slot], s->frame, size) != 0)) {
+        s->r.tsd[slot] |= RTL8139_TSD_OWN | RTL8139_TSD_TABT;
+        s->r.isr |= RTL8139_INT_TER;
+        return;
+    }
+    s->r.tsd[slot] |= RTL8139_TSD_OWN;            /* the buffer is back */
+    if (s->r.tcr & RTL8139_TCR_NOCRC) {
+        /* The driver supplied the FCS; the port carries frames without. */
+        size = size > RTL8139_FCS ? size - RTL8139_FCS : 0;
+    }
+    if (size) {
+        net_port_tx(&s->net, s->frame, size);
+    }
+    s->r.tsd[slot] |= RTL8139_TSD_TOK;
+    s->r.isr |= RTL8139_INT_TOK;
+}
+
+/* Serves the descriptors handed to the chip, in ring order from tx_next. */
+static void rtl8139_tx_kick(Rtl8139 *s)
+{
+    if (!(s->r.cr & RTL8139_CR_TE)) {
+        return;
+    }
+    while (!(s->r.tsd[s->r.tx_next] & RTL8139_TSD_OWN)) {
+        rtl8139_tx_one(s, s->r.tx_next);
+        s->r.tx_next = (s->r.tx_next + 1) & 3;
+    }
+}
+
+/* --- registers ----------------------------------------------------------- */
 
 static uint16_t rtl8139_tx_summary(const Rtl8139 *s)
 {
@@ -313,9 +656,9 @@ static uint32_t rtl8139_reg_read(const Rtl8139 *s, unsigned base)
     case RTL8139_CBR:      return r->cbr;
     case RTL8139_IMR:      return r->imr;
     case RTL8139_ISR:      return r->isr;
-    case RTL8139_TCR:      return r->tcr | RTL8139_TCR_HWVERID;
+    case RTL8139_TCR:      return r->tcr | s->hw_version;
     case RTL8139_RCR:      return r->rcr;
-    case RTL8139_TCTR:     return r->tctr;
+    case RTL8139_TCTR:     return (uint32_t)rtl8139_timer_ticks(s, s->now_ns);
     case RTL8139_MPC:      return r->mpc;
     case RTL8139_9346CR:   return rtl8139_cfg9346_read(s);
     case RTL8139_CONFIG0:  return r->config0;
@@ -332,28 +675,11 @@ static uint32_t rtl8139_reg_read(const Rtl8139 *s, unsigned base)
     case RTL8139_ANAR:     return r->anar;
     case RTL8139_ANLPAR:   return RTL8139_ANLPAR_VALUE;
     case RTL8139_ANER:     return RTL8139_ANER_VALUE;
+    case RTL8139_FIFOTMS:  return r->fifotms;
+    case RTL8139_CSCR:     return r->cscr | RTL8139_CSCR_LINK_OK | RTL8139_CSCR_CON_STATUS;
+    case RTL8139_PARA78:   return r->para78;
+    case RTL8139_PARA7C:   return r->para7c;
     default:               return 0;     /* ERBCR, ERSR, reserved, unknown */
-    }
-}
-
-/* A transmit needs the packet from guest memory; with no DMA port wired
- * the fetch cannot happen, so it ends as a master abort the guest sees. */
-static void rtl8139_tx_start(Rtl8139 *s, int slot)
-{
-    s->r.tsd[slot] |= RTL8139_TSD_OWN | RTL8139_TSD_TABT;
-    s->r.isr |= RTL8139_INT_TER;
-    pci_bus_set_status(s->bus, s->devfn, PCI_STATUS_REC_MASTER_ABORT);
-}
-
-static void rtl8139_tx_kick(Rtl8139 *s)
-{
-    if (!(s->r.cr & RTL8139_CR_TE)) {
-        return;
-    }
-    for (int i = 0; i < 4; i++) {
-        if (!(s->r.tsd[i] & RTL8139_TSD_OWN)) {
-            rtl8139_tx_start(s, i);
-        }
     }
 }
 
@@ -389,9 +715,44 @@ static void rtl8139_bmcr_write(Rtl8139 *s, uint16_t v)
     s->r.bmcr = v & RTL8139_BMCR_WMASK;
 }
 
+static void rtl8139_cr_write(Rtl8139 *s, uint8_t v)
+{
+    if (v & RTL8139_CR_RST) {
+        rtl8139_soft_reset(s);
+        return;
+    }
+    if (!(v & RTL8139_CR_RE)) {
+        /* A stopped receiver starts again at the top of an empty ring. */
+        s->r.cbr = 0;
+        s->r.capr = 0xfff0;
+    }
+    s->r.cr = (uint8_t)(v & (RTL8139_CR_RE | RTL8139_CR_TE));
+    rtl8139_tx_kick(s);
+}
+
 static uint32_t rtl8139_merge(uint32_t old, uint32_t v, uint32_t mask, uint32_t wmask)
 {
     return (old & ~(mask & wmask)) | (v & mask & wmask);
+}
+
+static void rtl8139_tsd_write(Rtl8139 *s, int slot, uint32_t v, uint32_t mask)
+{
+    uint32_t *tsd = &s->r.tsd[slot];
+
+    *tsd = rtl8139_merge(*tsd, v, mask, RTL8139_TSD_WMASK);
+    if (!(*tsd & RTL8139_TSD_OWN)) {
+        /* OWN = 0 hands the buffer to the chip: old status goes. */
+        *tsd &= RTL8139_TSD_WMASK;
+        rtl8139_tx_kick(s);
+    }
+}
+
+/* A write to a config register that Cfg9346 locks. */
+static void rtl8139_locked_write(Rtl8139 *s, uint8_t *reg, uint32_t v, uint8_t wmask)
+{
+    if (rtl8139_config_unlocked(s)) {
+        *reg = (uint8_t)rtl8139_merge(*reg, v, 0xff, wmask);
+    }
 }
 
 /* Writes the bytes of the register at base selected by mask (v is already
@@ -402,9 +763,7 @@ static void rtl8139_reg_write(Rtl8139 *s, unsigned base, uint32_t v, uint32_t ma
     Rtl8139Regs *r = &s->r;
 
     if (base < RTL8139_IDR0 + 6) {
-        if (rtl8139_config_unlocked(s)) {
-            r->idr[base] = (uint8_t)v;
-        }
+        rtl8139_locked_write(s, &r->idr[base], v, 0xff);
         return;
     }
     if (base >= RTL8139_MAR0 && base < RTL8139_MAR0 + 8) {
@@ -412,55 +771,31 @@ static void rtl8139_reg_write(Rtl8139 *s, unsigned base, uint32_t v, uint32_t ma
         return;
     }
     switch (base) {
-    case RTL8139_TSD0: case RTL8139_TSD0 + 4: case RTL8139_TSD0 + 8: case RTL8139_TSD0 + 12: {
-        int slot = (int)(base - RTL8139_TSD0) / 4;
-
-        r->tsd[slot] = rtl8139_merge(r->tsd[slot], v, mask, RTL8139_TSD_WMASK);
-        if (!(r->tsd[slot] & RTL8139_TSD_OWN)) {
-            /* OWN = 0 hands the buffer to the chip: old status goes. */
-            r->tsd[slot] &= RTL8139_TSD_WMASK;
-            rtl8139_tx_kick(s);
-        }
+    case RTL8139_TSD0: case RTL8139_TSD0 + 4: case RTL8139_TSD0 + 8: case RTL8139_TSD0 + 12:
+        rtl8139_tsd_write(s, (int)(base - RTL8139_TSD0) / 4, v, mask);
         break;
-    }
     case RTL8139_TSAD0: case RTL8139_TSAD0 + 4: case RTL8139_TSAD0 + 8: case RTL8139_TSAD0 + 12:
         r->tsad[(base - RTL8139_TSAD0) / 4] =
             rtl8139_merge(r->tsad[(base - RTL8139_TSAD0) / 4], v, mask, ~0u);
         break;
     case RTL8139_RBSTART:  r->rbstart = rtl8139_merge(r->rbstart, v, mask, ~0u); break;
-    case RTL8139_CR:
-        if (v & RTL8139_CR_RST) {
-            rtl8139_soft_reset(s);
-            return;
-        }
-        r->cr = (uint8_t)(v & (RTL8139_CR_RE | RTL8139_CR_TE));
-        rtl8139_tx_kick(s);
-        break;
+    case RTL8139_CR:       rtl8139_cr_write(s, (uint8_t)v); return;
     case RTL8139_CAPR:     r->capr = (uint16_t)rtl8139_merge(r->capr, v, mask, 0xffff); break;
     case RTL8139_IMR:
         r->imr = (uint16_t)rtl8139_merge(r->imr, v, mask, RTL8139_INT_MASK);
         break;
     case RTL8139_ISR:      r->isr &= (uint16_t)~(v & mask); break;
     case RTL8139_TCR:      r->tcr = rtl8139_merge(r->tcr, v, mask, RTL8139_TCR_WMASK); break;
-    case RTL8139_RCR:      r->rcr = rtl8139_merge(r->rcr, v, mask, RTL8139_RCR_WMASK); break;
-    case RTL8139_TCTR:     r->tctr = 0; break;  /* any write restarts the count */
+    case RTL8139_RCR:
+        r->rcr = rtl8139_merge(r->rcr, v, mask, RTL8139_RCR_WMASK);
+        r->cbr &= (uint16_t)(rtl8139_ring_len(s) - 1);   /* a smaller ring */
+        break;
+    case RTL8139_TCTR:     r->tctr_zero_ns = s->now_ns; break;  /* restarts at 0 */
     case RTL8139_MPC:      r->mpc = 0; break;   /* any write clears the count */
     case RTL8139_9346CR:   rtl8139_cfg9346_write(s, (uint8_t)v); return;
-    case RTL8139_CONFIG1:
-        if (rtl8139_config_unlocked(s)) {
-            r->config1 = (uint8_t)rtl8139_merge(r->config1, v, 0xff, RTL8139_CONFIG1_WMASK);
-        }
-        break;
-    case RTL8139_CONFIG3:
-        if (rtl8139_config_unlocked(s)) {
-            r->config3 = (uint8_t)v;
-        }
-        break;
-    case RTL8139_CONFIG4:
-        if (rtl8139_config_unlocked(s)) {
-            r->config4 = (uint8_t)v;
-        }
-        break;
+    case RTL8139_CONFIG1:  rtl8139_locked_write(s, &r->config1, v, RTL8139_CONFIG1_WMASK); break;
+    case RTL8139_CONFIG3:  rtl8139_locked_write(s, &r->config3, v, 0xff); break;
+    case RTL8139_CONFIG4:  rtl8139_locked_write(s, &r->config4, v, 0xff); break;
     case RTL8139_TIMERINT: r->timer_int = rtl8139_merge(r->timer_int, v, mask, ~0u); break;
     case RTL8139_HLTCLK:   r->hltclk = (uint8_t)v; break;  /* 'R' run, 'H' halt */
     case RTL8139_MULINT:
@@ -473,11 +808,19 @@ static void rtl8139_reg_write(Rtl8139 *s, unsigned base, uint32_t v, uint32_t ma
         r->anar = (uint16_t)(rtl8139_merge(r->anar, v, mask, RTL8139_ANAR_WMASK) |
                              RTL8139_ANAR_SELECTOR);
         break;
+    case RTL8139_FIFOTMS:  r->fifotms = rtl8139_merge(r->fifotms, v, mask, ~0u); break;
+    case RTL8139_CSCR:
+        r->cscr = (uint16_t)rtl8139_merge(r->cscr, v, mask, RTL8139_CSCR_WMASK);
+        break;
+    case RTL8139_PARA78:   r->para78 = rtl8139_merge(r->para78, v, mask, ~0u); break;
+    case RTL8139_PARA7C:   r->para7c = rtl8139_merge(r->para7c, v, mask, ~0u); break;
     default:
         break;     /* read-only (CBR, Config0, MSR, TSAD, BMSR, ...) or unknown */
     }
     rtl8139_update_irq(s);
 }
+
+/* --- the PCI function ---------------------------------------------------- */
 
 static uint32_t rtl8139_bar_read(void *opaque, int bar, uint64_t offset, unsigned size)
 {
@@ -517,9 +860,22 @@ static void rtl8139_bar_write(void *opaque, int bar, uint64_t offset, uint32_t v
     }
 }
 
+static void rtl8139_read_bus_master(Rtl8139 *s)
+{
+    s->bus_master = !!(pci_config_read(s->bus, s->devfn, PCI_COMMAND, 2) & PCI_COMMAND_MASTER);
+}
+
+static void rtl8139_config_written(void *opaque, unsigned offset, unsigned size)
+{
+    if (offset <= PCI_COMMAND && offset + size > PCI_COMMAND) {
+        rtl8139_read_bus_master(opaque);
+    }
+}
+
 static const PciDeviceOps rtl8139_pci_ops = {
     .bar_read = rtl8139_bar_read,
     .bar_write = rtl8139_bar_write,
+    .config_written = rtl8139_config_written,
 };
 
 Rtl8139 *rtl8139_new(PciBus *bus, unsigned devfn, const Rtl8139Config *cfg)
@@ -536,14 +892,22 @@ Rtl8139 *rtl8139_new(PciBus *bus, unsigned devfn, const Rtl8139Config *cfg)
         .interrupt_pin = 1,
         .bar = { { PCI_BAR_IO, RTL8139_REG_SPACE }, { PCI_BAR_MEM32, RTL8139_REG_SPACE } },
     };
-    Rtl8139 *s = calloc(1, sizeof(*s));
+    Rtl8139 *s;
 
+    if (cfg->chip > RTL8139_CHIP_8139K) {
+        return NULL;
+    }
+    s = calloc(1, sizeof(*s));
     if (!s) {
         return NULL;
     }
     s->bus = bus;
     s->devfn = devfn;
     s->irq = cfg->irq;
+    s->dma = cfg->dma;
+    s->net = cfg->net;
+    s->hw_version = cfg->chip == RTL8139_CHIP_8139K ? RTL8139_TCR_HWVER_8139K
+                                                    : RTL8139_TCR_HWVER_8139;
     rtl8139_eeprom_init(&s->eeprom, cfg->mac, info.vendor_id, info.device_id,
                         info.subsystem_vendor_id, info.subsystem_id);
     if (pci_bus_add(bus, devfn, &info, &rtl8139_pci_ops, s) != 0) {
@@ -561,17 +925,20 @@ void rtl8139_free(Rtl8139 *s)
     free(s);
 }
 
+/* --- snapshot ------------------------------------------------------------ */
+
 size_t rtl8139_state_size(void)
 {
-    return sizeof(Rtl8139Eeprom) + sizeof(Rtl8139Regs);
+    return sizeof(uint64_t) + sizeof(Rtl8139Eeprom) + sizeof(Rtl8139Regs);
 }
 
 void rtl8139_state_save(const Rtl8139 *s, void *buf)
 {
     uint8_t *p = buf;
 
-    memcpy(p, &s->eeprom, sizeof(s->eeprom));
-    memcpy(p + sizeof(s->eeprom), &s->r, sizeof(s->r));
+    memcpy(p, &s->now_ns, sizeof(s->now_ns));
+    memcpy(p + sizeof(uint64_t), &s->eeprom, sizeof(s->eeprom));
+    memcpy(p + sizeof(uint64_t) + sizeof(s->eeprom), &s->r, sizeof(s->r));
 }
 
 void rtl8139_state_restore(Rtl8139 *s, const void *buf)
@@ -579,12 +946,16 @@ void rtl8139_state_restore(Rtl8139 *s, const void *buf)
     const uint8_t *p = buf;
     Rtl8139EepromWire *w = &s->eeprom.wire;
 
-    memcpy(&s->eeprom, p, sizeof(s->eeprom));
-    memcpy(&s->r, p + sizeof(s->eeprom), sizeof(s->r));
+    memcpy(&s->now_ns, p, sizeof(s->now_ns));
+    memcpy(&s->eeprom, p + sizeof(uint64_t), sizeof(s->eeprom));
+    memcpy(&s->r, p + sizeof(uint64_t) + sizeof(s->eeprom), sizeof(s->r));
     /* A blob from disk is not trusted to hold in-range indices. */
     w->addr &= RTL8139_EEPROM_WORDS - 1;
     if (w->bits > 16) {
         w->bits = 16;
     }
+    s->r.tx_next &= 3;
+    s->r.cbr &= (uint16_t)(rtl8139_ring_len(s) - 1);
+    rtl8139_read_bus_master(s);
     rtl8139_update_irq(s);
 }
