@@ -779,7 +779,7 @@ static void rtl8139_reg_write(Rtl8139 *s, unsigned base, uint32_t v, uint32_t ma
             rtl8139_merge(r->tsad[(base - RTL8139_TSAD0) / 4], v, mask, ~0u);
         break;
     case RTL8139_RBSTART:  r->rbstart = rtl8139_merge(r->rbstart, v, mask, ~0u); break;
-    case RTL8139_CR:       rtl8139_cr_write(s, (uint8_t)v); return;
+    case RTL8139_CR:       rtl8139_cr_write(s, (uint8_t)v); break;
     case RTL8139_CAPR:     r->capr = (uint16_t)rtl8139_merge(r->capr, v, mask, 0xffff); break;
     case RTL8139_IMR:
         r->imr = (uint16_t)rtl8139_merge(r->imr, v, mask, RTL8139_INT_MASK);

@@ -503,8 +503,11 @@ static void test_rtl8139__tsd_write__waits_for_transmit_enable(void **state)
     assert_int_equal(in(f, R_TSD0, 4), 100);            /* owned by the chip */
     assert_int_equal(in(f, R_ISR, 2), 0);
     assert_int_equal(f->tx_count, 0);
+    out(f, R_IMR, INT_TOK, 2);
+    assert_int_equal(f->irq_level, 0);
     out(f, R_CR, CR_TE, 1);
     assert_int_equal(in(f, R_ISR, 2), INT_TOK);
+    assert_int_equal(f->irq_level, 1);                  /* raised by the CR write */
     assert_int_equal(in(f, R_TSD0, 4), TSD_TOK | TSD_OWN | 100);
     assert_int_equal(f->tx_count, 1);
 }
