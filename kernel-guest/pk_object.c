@@ -23,8 +23,9 @@ typedef struct PkStateHeader {
 
 static uint32_t pk_object_hash(const PkStore *s, PkOid oid)
 {
-    /* Fibonacci hashing: consecutive OIDs spread over the buckets. */
-    return (uint32_t)((oid * 0x9e3779b97f4a7c15ull) >> 32) & (s->nbuckets - 1);
+    /* Fibonacci hashing: the top bits of the product, so consecutive OIDs
+     * land in distinct buckets. */
+    return (uint32_t)((oid * 0x9e3779b97f4a7c15ull) >> s->hash_shift);
 }
 
 static void pk_object_reset(PkStore *s)
@@ -68,9 +69,11 @@ int pk_store_new(const PkStoreConfig *cfg, PkStore **out, SlError *err)
     }
     s->frames = cfg->frames;
     s->cfg = *cfg;
-    s->nbuckets = 1;
+    s->nbuckets = 2;
+    s->hash_shift = 63;
     while (s->nbuckets < cfg->max_objects) {
         s->nbuckets <<= 1;
+        s->hash_shift--;
     }
     s->obj = calloc(cfg->max_objects, sizeof(*s->obj));
     s->bucket = calloc(s->nbuckets, sizeof(*s->bucket));

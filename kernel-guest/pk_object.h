@@ -106,7 +106,8 @@ struct PkStore {
     uint8_t *frames;
     PkBacking backing;
     PkStoreConfig cfg;
-    uint32_t nbuckets;           /* power of two */
+    uint32_t nbuckets;           /* power of two, >= 2 */
+    uint32_t hash_shift;         /* 64 - log2(nbuckets) */
     /* Per-call scratch, not state: a rejected call must leave the saved
      * state as it was, so which objects the running call holds (and may
      * not be evicted) is kept apart from the records. */

@@ -349,6 +349,7 @@ static void test_cache__write_during_snapshot__snapshot_keeps_old_bytes(void **s
     assert_int_equal(pk_store_snapshot_begin(f->s, 9), 0);
     assert_int_equal(pk_store_snapshot_next(f->s, &img), 0);
     pk_store_snapshot_end(f->s);
+    fix_free(f);
 }
 
 static void test_cache__destroy_during_snapshot__snapshot_keeps_the_object(void **state)
