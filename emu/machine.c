@@ -18,7 +18,8 @@
 
 #include "devices/cdma.h"
 #include "devices/pci.h"
-#include "devices/rtl8139.h"
+#include "emu/netsim.h"
+#include "emu/nic.h"
 #include "images/kexports.h"
 #include "iommu/dma_port.h"
 #include "iommu/iommu.h"
@@ -34,7 +35,9 @@
 struct Machine {
     MachineConfig cfg;
     PciBus *bus;
-    Rtl8139 *rtl8139;
+    const NicModel *nic;
+    void *nic_dev;
+    NetSim *net;
     Cdma *cdma;
     DmaPort dma;                 /* the device on 00:02.0's way to guest RAM */
     Iommu *iommu;
@@ -174,33 +177,81 @@ static void machine_log(void *o, int level, const char *line)
 
 static void machine_irq(void *opaque, int line, int level)
 {
-    /* Interrupt delivery comes with the kernel's IRQ contexts. */
+    Machine *m = opaque;
+
+    if (m->kernel) {
+        kernel_irq_line(m->kernel, (unsigned)line, level);
+    }
 }
 
+static void machine_netrx(void *opaque, const char *ifname, const uint8_t *frame, size_t len)
+{
+    Machine *m = opaque;
+
+    if (m->net) {
+        netsim_stack_rx(m->net, frame, len);
+    }
+}
+
+static uint64_t machine_poll(void *opaque, uint64_t now_ns)
+{
+    Machine *m = opaque;
+
+    return m->net ? netsim_poll(m->net, now_ns) : UINT64_MAX;
+}
+
+static uint64_t machine_now(void *opaque)
+{
+    Machine *m = opaque;
+
+    return m->kernel ? kernel_time_ns(m->kernel) : 0;
+}
+
+static int machine_host_xmit(void *opaque, const uint8_t *frame, size_t len)
+{
+    Machine *m = opaque;
+
+    return kernel_netdev_xmit(m->kernel, "eth0", frame, len);
+}
+
+/* 00:02.0: a NIC model (its interrupt line is the one firmware routes
+ * slot 2 to), the cdma test engine, or nothing. */
 static int machine_add_devices(Machine *m, SlError *e)
 {
-    Rtl8139Config rc = {
-        .mac = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56},
-        .revision = 0x10,
-        .irq = {.set_level = machine_irq, .opaque = m},
+    static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+    IrqLine irq = {.set_level = machine_irq, .opaque = m,
+                   .line = MACHINE_IRQ_BASE + (MACHINE_DEVFN >> 3) % 4};
+    const char *name = m->cfg.device ? m->cfg.device : "rtl8139";
+    NetSimConfig nc = {
+        .pcap_out = m->cfg.pcap_out, .pcap_in = m->cfg.pcap_in,
+        .pcap_stack = m->cfg.pcap_stack, .send = m->cfg.send, .out = m->cfg.out,
     };
+    NetSimHost nh = {.now = machine_now, .xmit = machine_host_xmit, .opaque = m};
+    NetPort port;
+    int err;
 
-    IrqLine irq = {.set_level = machine_irq, .opaque = m};
-
-    if (!m->cfg.device || !strcmp(m->cfg.device, "rtl8139")) {
-        m->rtl8139 = rtl8139_new(m->bus, MACHINE_DEVFN, &rc);
-        if (!m->rtl8139) {
-            return sl_error(e, -ENOMEM, "machine: cannot create the rtl8139 device");
-        }
-    } else if (!strcmp(m->cfg.device, "cdma")) {
+    if (!strcmp(name, "cdma")) {
         /* The DMA port is wired to the IOMMU once it exists (machine_new). */
         m->cdma = cdma_new(m->bus, MACHINE_DEVFN, &m->dma, &irq);
         if (!m->cdma) {
             return sl_error(e, -ENOMEM, "machine: cannot create the cdma device");
         }
-    } else if (strcmp(m->cfg.device, "none") != 0) {
-        return sl_error(e, -EINVAL, "--device %s: unknown device model (known: rtl8139, cdma, none)",
-                        m->cfg.device);
+    } else if (strcmp(name, "none") != 0) {
+        m->nic = nic_model_find(name);
+        if (!m->nic) {
+            return sl_error(e, -EINVAL, "--device %s: unknown device model (known: %s, cdma, none)",
+                            name, nic_model_names());
+        }
+        err = netsim_new(&nc, &nh, &m->net, e);
+        if (err) {
+            return err;
+        }
+        port = netsim_port(m->net);
+        m->nic_dev = m->nic->create(m->bus, MACHINE_DEVFN, &m->dma, &irq, &port, mac);
+        if (!m->nic_dev) {
+            return sl_error(e, -ENOMEM, "machine: cannot create the %s device", name);
+        }
+        netsim_attach(m->net, m->nic, m->nic_dev);
     }
     pci_bus_assign_resources(m->bus, MACHINE_IO_BASE, MACHINE_MEM_BASE, MACHINE_IRQ_BASE);
     return 0;
@@ -214,6 +265,7 @@ int machine_new(const MachineConfig *cfg, Machine **out, SlError *e)
         .pci_bar_read = machine_bar_read, .pci_bar_write = machine_bar_write,
         .pio_read = machine_pio_read, .pio_write = machine_pio_write,
         .export_kind = machine_export_kind, .log = machine_log,
+        .netrx = machine_netrx, .poll = machine_poll,
     };
     KernelConfig kc = {0};
     IommuConfig ic;
@@ -276,7 +328,10 @@ void machine_free(Machine *m)
     kernel_free(m->kernel);
     iommu_free(m->iommu);
     pci_bus_free(m->bus);        /* before the device it points at */
-    rtl8139_free(m->rtl8139);
+    if (m->nic_dev) {
+        m->nic->destroy(m->nic_dev);
+    }
+    netsim_free(m->net);
     cdma_free(m->cdma);
     kexports_free(m->exports);
     for (unsigned i = 0; i < m->njson; i++) {
@@ -363,7 +418,52 @@ int machine_init_modules(Machine *m)
 
 int machine_ifup(Machine *m)
 {
-    return kernel_netdev_open_all(m->kernel);
+    int err = kernel_netdev_open_all(m->kernel);
+
+    if (!err && m->net) {
+        netsim_start(m->net, kernel_time_ns(m->kernel));
+    }
+    return err;
+}
+
+int machine_run_for(Machine *m, uint64_t ns)
+{
+    return kernel_run_until(m->kernel, kernel_time_ns(m->kernel) + ns);
+}
+
+int machine_net_run(Machine *m, uint64_t max_ns)
+{
+    uint64_t end = kernel_time_ns(m->kernel) + max_ns;
+    int err = 0;
+
+    /* In 1 ms slices until the wire is quiet, then 10 ms more for the
+     * driver to finish (completions, NAPI). */
+    while (!err && m->net && netsim_busy(m->net) && kernel_time_ns(m->kernel) < end) {
+        err = machine_run_for(m, 1000000);
+    }
+    return err ? err : machine_run_for(m, 10000000);
+}
+
+int machine_ping(Machine *m, unsigned count)
+{
+    uint8_t mac[6];
+    uint64_t t0;
+    int err;
+
+    if (!m->net || kernel_netdev_mac(m->kernel, "eth0", mac) != 0) {
+        fprintf(stderr, "sluice: --ping: no eth0 interface up\n");
+        return -ENODEV;
+    }
+    netsim_ping_begin(m->net, mac);
+    t0 = kernel_time_ns(m->kernel);
+    netsim_ping_send(m->net, 0);             /* ARP for the peer first */
+    err = machine_run_for(m, 10000000);
+    for (unsigned seq = 1; !err && seq <= count; seq++) {
+        netsim_ping_send(m->net, (uint16_t)seq);
+        err = machine_run_for(m, seq < count ? 1000000000ull : 10000000ull);
+    }
+    netsim_ping_end(m->net, kernel_time_ns(m->kernel) - t0);
+    return err;
 }
 
 int machine_ifdown(Machine *m)
@@ -382,6 +482,14 @@ int machine_exit_modules(Machine *m)
         m->nmodules--;
     }
     kernel_dma_quiesce(m->kernel);
+    if (m->net) {
+        SlError e = {{0}};
+
+        if (netsim_close(m->net, &e) != 0) {
+            fprintf(stderr, "sluice: %s\n", e.msg);
+            return -EIO;
+        }
+    }
     return 0;
 }
 

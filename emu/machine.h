@@ -27,6 +27,10 @@ typedef struct MachineConfig {
     const char *iommu_mode;      /* "strict" (default), "lazy", "off" */
     uint64_t pin_limit_device;   /* bytes a device may pin; 0 = unbounded */
     uint64_t pin_limit_global;   /* bytes all devices may pin; 0 = unbounded */
+    const char *pcap_out;        /* frames the device transmitted */
+    const char *pcap_in;         /* frames arriving on the wire */
+    const char *pcap_stack;      /* frames the driver handed to the stack */
+    const char *send;            /* a pcap of frames the host sends through the driver */
 } MachineConfig;
 
 int machine_new(const MachineConfig *cfg, Machine **out, SlError *e);
@@ -45,6 +49,13 @@ int machine_init_modules(Machine *m);
  * `ip link set up/down` does.  0, the first driver error, or -EFAULT. */
 int machine_ifup(Machine *m);
 int machine_ifdown(Machine *m);
+/* Runs the machine (interrupts, NAPI, timers, work, the wire) for ns of
+ * virtual time.  0, or -EFAULT if the guest stopped. */
+int machine_run_for(Machine *m, uint64_t ns);
+/* Runs until --send and --pcap-in are played out (at most max_ns). */
+int machine_net_run(Machine *m, uint64_t max_ns);
+/* ping 10.0.2.2 count times, printing Linux ping's lines. */
+int machine_ping(Machine *m, unsigned count);
 /* Runs module exit (the driver's remove comes from pci_unregister_driver)
  * in reverse load order. */
 int machine_exit_modules(Machine *m);

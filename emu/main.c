@@ -63,6 +63,16 @@ static const char sluice_usage[] =
     "                           DMA-API misuse, a guest stop) and a summary as JSON\n"
     "  --ifup                   after probe, bring the interfaces up (ndo_open),\n"
     "                           then down again (ndo_stop) before remove\n"
+    "  --run MS                 with the interface up, run the machine this many\n"
+    "                           milliseconds of virtual time (timers, watchdogs)\n"
+    "  --ping N                 ping the built-in peer 10.0.2.2 N times through\n"
+    "                           the driver (implies --ifup)\n"
+    "  --send FILE.pcap         frames the host sends through the driver, at their\n"
+    "                           timestamps (implies --ifup)\n"
+    "  --pcap-in FILE.pcap      frames arriving on the wire, at their timestamps\n"
+    "                           (implies --ifup)\n"
+    "  --pcap-out FILE.pcap     record the frames the device put on the wire\n"
+    "  --pcap-stack FILE.pcap   record the frames the driver passed to the stack\n"
     "  -v, --verbose            also print the kernel's debug-level lines\n"
     "  -h, --help               this text\n"
     "\n"
@@ -89,6 +99,8 @@ typedef struct RunArgs {
     const char *iommu_mode;
     uint64_t pin_limit, pin_limit_global;
     const char *report_path;
+    const char *pcap_in, *pcap_out, *pcap_stack, *send;
+    uint64_t run_ms, ping;
 } RunArgs;
 
 /* A byte count with an optional K/M/G suffix (powers of 1024). */
@@ -223,6 +235,8 @@ static int run_machine(const RunArgs *a, const KImage *img, const char *path, FI
         .trace = trace, .verbose = a->verbose, .out = stdout,
         .iommu_mode = a->iommu_mode, .pin_limit_device = a->pin_limit,
         .pin_limit_global = a->pin_limit_global,
+        .pcap_in = a->pcap_in, .pcap_out = a->pcap_out, .pcap_stack = a->pcap_stack,
+        .send = a->send,
     };
     SlError e = {{0}};
     Machine *m;
@@ -242,7 +256,17 @@ static int run_machine(const RunArgs *a, const KImage *img, const char *path, FI
     if (!err && a->ifup && !machine_guest_stopped(m)) {
         /* A failing ndo_open is the driver's own error path at work: it
          * printed why; the run goes on to remove and exit. */
-        machine_ifup(m);
+        if (machine_ifup(m) == 0) {
+            if (a->ping) {
+                machine_ping(m, (unsigned)a->ping);
+            }
+            if (!machine_guest_stopped(m) && (a->send || a->pcap_in)) {
+                machine_net_run(m, 600ull * 1000000000ull);
+            }
+            if (!machine_guest_stopped(m) && a->run_ms) {
+                machine_run_for(m, a->run_ms * 1000000ull);
+            }
+        }
         if (!machine_guest_stopped(m)) {
             machine_ifdown(m);
         }
@@ -281,6 +305,10 @@ static int cmd_run(int argc, char **argv)
         {"iommu", required_argument, NULL, 'i'}, {"pin-limit", required_argument, NULL, 'l'},
         {"pin-limit-global", required_argument, NULL, 'g'},
         {"report", required_argument, NULL, 'R'}, {"ifup", no_argument, NULL, 'I'},
+        {"run", required_argument, NULL, 'T'}, {"ping", required_argument, NULL, 'P'},
+        {"send", required_argument, NULL, 'S'}, {"pcap-in", required_argument, NULL, 'N'},
+        {"pcap-out", required_argument, NULL, 'O'},
+        {"pcap-stack", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
     RunArgs a = {.device = "rtl8139", .ram_mib = 128, .iommu_mode = "strict"};
@@ -336,6 +364,21 @@ static int cmd_run(int argc, char **argv)
             break;
         case 'R': a.report_path = optarg; break;
         case 'I': a.ifup = 1; break;
+        case 'T':
+            if (parse_u64("--run", optarg, 1, 3600000, &a.run_ms)) {
+                return EXIT_USAGE;
+            }
+            break;
+        case 'P':
+            if (parse_u64("--ping", optarg, 1, 10000, &a.ping)) {
+                return EXIT_USAGE;
+            }
+            a.ifup = 1;
+            break;
+        case 'S': a.send = optarg; a.ifup = 1; break;
+        case 'N': a.pcap_in = optarg; a.ifup = 1; break;
+        case 'O': a.pcap_out = optarg; break;
+        case 'K': a.pcap_stack = optarg; break;
         case 'h': fputs(sluice_usage, stdout); return 0;
         case ':': return usage_error("%s: needs a value", argv[optind - 1]);
         default: return usage_error("run: unknown option %s", argv[optind - 1]);

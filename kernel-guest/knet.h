@@ -118,7 +118,7 @@ unsigned kwork_run_due_timers(struct Kernel *k);
  * UINT64_MAX when none is pending. */
 uint64_t kwork_next_due_jiffy(struct Kernel *k);
 /* ksched.c: runs pending softirq work now (NAPI polls, held transmits). */
-void ksched_softirq(struct Kernel *k);
+unsigned ksched_softirq(struct Kernel *k);
 /* ksched.c: calls guest code in softirq context (timer functions, NAPI
  * polls): preempt_count carries SOFTIRQ_OFFSET meanwhile. */
 int ksched_call_softirq(struct Kernel *k, int module, uint64_t fn, const uint64_t *args,

@@ -125,13 +125,12 @@ static unsigned ksched_napi(Kernel *k)
 /* A frame the host queued: xmit it when the driver's queue is awake. */
 static unsigned ksched_transmit(Kernel *k);
 
-void ksched_softirq(Kernel *k)
+unsigned ksched_softirq(Kernel *k)
 {
     if (k->sched.in_softirq || vcpu_dead(k->cpu)) {
-        return;
+        return 0;
     }
-    ksched_napi(k);
-    ksched_transmit(k);
+    return ksched_napi(k) + ksched_transmit(k);
 }
 
 /* Runs the handlers of every asserted, enabled line (hardirq context). */
@@ -202,10 +201,7 @@ static unsigned ksched_deliver(Kernel *k)
         ran += ksched_hardirq(k);
     }
     if (!vcpu_dead(k->cpu) && ksched_softirq_allowed(k) && !k->irqs_off) {
-        unsigned before = k->napi.scheduled_total;
-
-        ksched_softirq(k);
-        ran += k->napi.scheduled_total != before;
+        ran += ksched_softirq(k);
     }
     return ran;
 }
