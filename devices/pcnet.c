@@ -395,7 +395,7 @@ static void pcnet_init(Pcnet *s)
     } else {
         uint32_t hi = r->iadr & 0xff000000u;
 
-        if (pcnet_dma(s, 0, r->iadr & 0x00ffffffu, b, 24)) {
+        if (pcnet_dma(s, 0, r->iadr, b, 24)) {
             return;
         }
         for (int i = 0; i < 3; i++) {
@@ -446,6 +446,9 @@ static void pcnet_tx_send(Pcnet *s, uint8_t *frame, size_t len, uint16_t stp_fla
         s->r.csr0 |= CSR0_BABL;    /* babble: no station takes it */
         return;
     }
+    if (len == 0) {
+        return;                    /* nothing but an FCS: nothing to see */
+    }
     if (s->r.csr15 & (CSR15_LOOP | CSR15_INTL)) {
         (void)pcnet_rx_frame(s, frame, len);
         return;
@@ -459,7 +462,7 @@ static int pcnet_tx_one(Pcnet *s)
 {
     PcnetRegs *r = &s->r;
     uint8_t frame[PCNET_TX_BUF];
-    PcnetDesc d[PCNET_RING_MAX];
+    PcnetDesc d[PCNET_RING_MAX + 1];   /* + the one past a full ring */
     size_t total = 0;
     unsigned n = 0;
 
@@ -467,14 +470,16 @@ static int pcnet_tx_one(Pcnet *s)
         PcnetDesc *cur = &d[n];
         size_t len;
 
-        if (pcnet_desc_read(s, pcnet_desc_addr(s, r->tdra, (r->tx_idx + n) % r->tlen), cur)) {
+        if (n < r->tlen &&
+            pcnet_desc_read(s, pcnet_desc_addr(s, r->tdra, (r->tx_idx + n) % r->tlen), cur)) {
             return 0;
         }
-        if (!(cur->flags & DESC_OWN) || (n > 0 && n == r->tlen)) {
+        /* The next descriptor is not the chip's (or the whole ring is one
+         * unfinished frame): before ENP, the FIFO runs dry mid-frame. */
+        if (n == r->tlen || !(cur->flags & DESC_OWN)) {
             if (n == 0) {
                 return 0;          /* nothing queued */
             }
-            /* The chain ends before ENP: the FIFO runs dry mid-frame. */
             d[n - 1].flags |= DESC_ERR;
             d[n - 1].misc |= TMD2_BUFF | TMD2_UFLO;
             if (!(r->csr3 & CSR3_DXSUFLO)) {

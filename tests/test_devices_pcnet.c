@@ -836,6 +836,67 @@ static void test_pcnet__loopback__frame_comes_back_to_the_ring(void **state)
     assert_memory_equal(got, frame, sizeof(frame));
 }
 
+static void test_pcnet__transmit__ring_without_enp__underflows_once(void **state)
+{
+    Fix *f = *state;
+    uint8_t frame[TX_RING * 64];
+
+    driver_open(f);
+    make_frame(frame, sizeof(frame), test_mac, 1);
+    driver_queue(f, frame, sizeof(frame), TX_RING);
+    w16(f, tx_desc(TX_RING - 1) + 6, ST_OWN);      /* ENP never comes */
+    csr_w(f, 0, CSR0_IENA | CSR0_TDMD);
+    assert_int_equal(f->sent, 0);
+    assert_int_equal(r16(f, tx_desc(TX_RING - 1) + 6), ST_ERR);
+    assert_int_equal(r32(f, tx_desc(TX_RING - 1) + 8), TMD2_BUFF | TMD2_UFLO);
+    assert_int_equal(r16(f, tx_desc(0) + 6), ST_STP);
+}
+
+/* SWSTYLE 0 (LANCE): 24-byte init block, 8-byte descriptors, 24-bit
+ * addresses whose top byte comes from IADR[31:24]. */
+static void test_pcnet__swstyle0__16bit_init_block_and_descriptors_work(void **state)
+{
+    Fix *f = *state;
+    uint8_t frame[100];
+    const uint32_t rx = 0x5000, tx = 0x5100, rxbuf = 0x6000, txbuf = 0x7000;
+
+    bcr_w(f, 20, 0);
+    assert_int_equal(bcr_r(f, 20) & 0x0300, 0x0200);        /* CSRPCNET, no SSIZE32 */
+    w16(f, P_INIT, 0x0000);
+    memcpy(f->ram + P_INIT + 2, test_mac, 6);
+    memset(f->ram + P_INIT + 8, 0, 8);
+    w16(f, P_INIT + 16, (uint16_t)rx);
+    w16(f, P_INIT + 18, (uint16_t)(1u << 13 | (rx >> 16)));  /* RLEN 2 */
+    w16(f, P_INIT + 20, (uint16_t)tx);
+    w16(f, P_INIT + 22, (uint16_t)(1u << 13 | (tx >> 16)));
+    for (unsigned i = 0; i < 2; i++) {
+        w16(f, rx + 8 * i, (uint16_t)(rxbuf + i * BUF_STRIDE));
+        w16(f, rx + 8 * i + 2, 0x8000);                     /* OWN, addr 23:16 = 0 */
+        w16(f, rx + 8 * i + 4, (uint16_t)-PKT_BUF);
+        w16(f, rx + 8 * i + 6, 0);
+    }
+    csr_w(f, 1, (uint16_t)(IOVA_BASE + P_INIT));
+    csr_w(f, 2, (uint16_t)((IOVA_BASE + P_INIT) >> 16));
+    csr_w(f, 0, CSR0_INIT | CSR0_STRT | CSR0_IENA);
+    assert_true(csr_r(f, 0) & CSR0_IDON);
+    assert_int_equal(csr_r(f, 76), (uint16_t)-2);
+    make_frame(frame, sizeof(frame), test_mac, 8);
+    assert_int_equal(pcnet_receive(f->nic, frame, sizeof(frame)), 0);
+    assert_int_equal(r16(f, rx + 2), 0x0300);                /* STP|ENP, OWN clear */
+    assert_int_equal(r16(f, rx + 6), sizeof(frame) + 4);
+    assert_memory_equal(f->ram + rxbuf, frame, sizeof(frame));
+    memcpy(f->ram + txbuf, frame, sizeof(frame));
+    w16(f, tx, (uint16_t)txbuf);
+    w16(f, tx + 4, (uint16_t)-(int)sizeof(frame));
+    w16(f, tx + 6, 0);
+    w16(f, tx + 2, 0x8300);                                 /* OWN|STP|ENP */
+    csr_w(f, 0, CSR0_IENA | CSR0_TDMD);
+    assert_int_equal(f->sent, 1);
+    assert_memory_equal(f->sent_frame[0], frame, sizeof(frame));
+    assert_int_equal(r16(f, tx + 2), 0x0300);
+    assert_int_equal(iommu_fault_count(f->mmu), 0);
+}
+
 static void test_pcnet__crc_helper__matches_the_check_value(void **state)
 {
     (void)state;
@@ -871,6 +932,8 @@ int main(void)
         T(test_pcnet__link__bcr4_reports_link_up),
         T(test_pcnet__save_restore__round_trips_mid_traffic),
         T(test_pcnet__loopback__frame_comes_back_to_the_ring),
+        T(test_pcnet__transmit__ring_without_enp__underflows_once),
+        T(test_pcnet__swstyle0__16bit_init_block_and_descriptors_work),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
