@@ -321,7 +321,7 @@ static const char *cli_example_value(const char *metavar)
         {"NAME|PATH", "8139too"}, {"NAME=VALUE", "debug=1"}, {"ABI", "6.1.0-56"},
         {"MODEL", "none"},        {"FILE", "trace.txt"},     {"N", "5000"},
         {"MIB", "64"},            {"MODE", "lazy"},          {"BYTES", "64K"},
-        {"FILE.json", "report.json"},
+        {"FILE.json", "report.json"}, {"MS", "100"},        {"FILE.pcap", "in.pcap"},
     };
 
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
