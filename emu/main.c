@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "emu/disk_cmd.h"
 #include "emu/machine.h"
 #include "images/kimage.h"
 
@@ -34,6 +35,10 @@ static const char sluice_usage[] =
     "  images fetch             download and unpack a Debian kernel image into\n"
     "                           the cache (idempotent)\n"
     "  images info              show the cached image\n"
+    "  disk create IMG --size N create a checkpointing-disk image (see\n"
+    "                           sluice disk --help)\n"
+    "  disk check IMG           fsck: explain every inconsistency, change nothing\n"
+    "  disk info IMG            superblock, ranges, checkpoint headers\n"
     "\n"
     "run options:\n"
     "  --driver NAME|PATH       a module name from the cached kernel (8139too) or\n"
@@ -490,6 +495,9 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "images")) {
         return cmd_images(argc - 1, argv + 1);
+    }
+    if (!strcmp(argv[1], "disk")) {
+        return disk_cmd_main(argc - 1, argv + 1);
     }
     return usage_error("unknown command %s", argv[1]);
 }
