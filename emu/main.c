@@ -10,6 +10,7 @@
 
 #include "emu/disk_cmd.h"
 #include "emu/machine.h"
+#include "emu/nic.h"
 #include "images/kimage.h"
 
 #define SLUICE_VERSION "0.1.0"
@@ -46,8 +47,9 @@ static const char sluice_usage[] =
     "  --param NAME=VALUE       a module parameter for the driver (repeatable)\n"
     "  --abi ABI                kernel ABI to use, e.g. 6.1.0-56 (default: the\n"
     "                           newest fetched); fetched first if missing\n"
-    "  --device MODEL           device on PCI 00:02.0: rtl8139 (default), cdma (a\n"
-    "                           toy DMA engine for tests, 1b36:00f0) or none\n"
+    "  --device MODEL           device on PCI 00:02.0: rtl8139, ne2000, pcnet,\n"
+    "                           e1000, cdma (a toy DMA engine for tests) or none;\n"
+    "                           default: the model the driver drives, else rtl8139\n"
     "  --trace-mmio FILE        write one line per device register access:\n"
     "                           phase kind bar offset size value instruction\n"
     "                           (kind: R/W = BAR read/write, CR/CW = config space)\n"
@@ -316,7 +318,7 @@ static int cmd_run(int argc, char **argv)
         {"pcap-stack", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
-    RunArgs a = {.device = "rtl8139", .ram_mib = 128, .iommu_mode = "strict"};
+    RunArgs a = {.ram_mib = 128, .iommu_mode = "strict"};
     char path[4096], tmp[4200];
     FILE *trace = NULL;
     KImage img;
@@ -395,8 +397,24 @@ static int cmd_run(int argc, char **argv)
     if (!a.driver) {
         return usage_error("%s", "run: --driver NAME|PATH is required");
     }
-    if (strcmp(a.device, "rtl8139") && strcmp(a.device, "cdma") && strcmp(a.device, "none")) {
-        return usage_error("--device %s: unknown model (known: rtl8139, cdma, none)", a.device);
+    if (a.device && !nic_model_find(a.device) && strcmp(a.device, "cdma") &&
+        strcmp(a.device, "none")) {
+        fprintf(stderr, "sluice: --device %s: unknown model (known: %s, cdma, none)\n",
+                a.device, nic_model_names());
+        return EXIT_USAGE;
+    }
+    if (!a.device) {
+        /* The model the driver drives: --driver e1000 gets an e1000. */
+        const char *base = strrchr(a.driver, '/') ? strrchr(a.driver, '/') + 1 : a.driver;
+        char name[64];
+        const NicModel *nm;
+
+        snprintf(name, sizeof(name), "%s", base);
+        if (strlen(name) > 3 && !strcmp(name + strlen(name) - 3, ".ko")) {
+            name[strlen(name) - 3] = 0;
+        }
+        nm = nic_model_for_driver(name);
+        a.device = nm ? nm->name : "rtl8139";
     }
     if (open_image(a.abi, &img) != 0 || resolve_driver(&img, a.driver, path, sizeof(path)) != 0) {
         return EXIT_HOST;

@@ -7,6 +7,9 @@
 
 #include <string.h>
 
+#include "devices/e1000.h"
+#include "devices/ne2000.h"
+#include "devices/pcnet.h"
 #include "devices/rtl8139.h"
 
 static void *nic_rtl8139_create(PciBus *bus, unsigned devfn, DmaPort *dma, const IrqLine *irq,
@@ -35,9 +38,76 @@ static void nic_rtl8139_destroy(void *dev)
     rtl8139_free(dev);
 }
 
+/* NE2000 (RTL8029AS): no bus mastering, so no DMA port; no timers. */
+static void *nic_ne2000_create(PciBus *bus, unsigned devfn, DmaPort *dma, const IrqLine *irq,
+                               const NetPort *net, const uint8_t mac[6])
+{
+    Ne2000Config c = {.irq = *irq, .net = *net};
+
+    memcpy(c.mac, mac, 6);
+    return ne2000_new(bus, devfn, &c);
+}
+
+static int nic_ne2000_receive(void *dev, const uint8_t *frame, size_t len)
+{
+    return ne2000_receive(dev, frame, len);
+}
+
+static void nic_ne2000_destroy(void *dev)
+{
+    ne2000_free(dev);
+}
+
+static void *nic_pcnet_create(PciBus *bus, unsigned devfn, DmaPort *dma, const IrqLine *irq,
+                              const NetPort *net, const uint8_t mac[6])
+{
+    PcnetConfig c = {.dma = dma, .irq = *irq, .net = *net};
+
+    memcpy(c.mac, mac, 6);
+    return pcnet_new(bus, devfn, &c);
+}
+
+static int nic_pcnet_receive(void *dev, const uint8_t *frame, size_t len)
+{
+    return pcnet_receive(dev, frame, len);
+}
+
+static void nic_pcnet_advance(void *dev, uint64_t now_ns)
+{
+    pcnet_advance(dev, now_ns);
+}
+
+static void nic_pcnet_destroy(void *dev)
+{
+    pcnet_free(dev);
+}
+
+static void *nic_e1000_create(PciBus *bus, unsigned devfn, DmaPort *dma, const IrqLine *irq,
+                              const NetPort *net, const uint8_t mac[6])
+{
+    E1000Config c = {.irq = *irq, .net = *net};
+
+    memcpy(c.mac, mac, 6);
+    return e1000_new(bus, devfn, dma, &c);
+}
+
+static int nic_e1000_receive(void *dev, const uint8_t *frame, size_t len)
+{
+    return e1000_receive(dev, frame, len);
+}
+
+static void nic_e1000_destroy(void *dev)
+{
+    e1000_free(dev);
+}
+
 static const NicModel nic_models[] = {
     {"rtl8139", "8139too", nic_rtl8139_create, nic_rtl8139_receive, nic_rtl8139_advance,
      nic_rtl8139_destroy},
+    {"ne2000", "ne2k-pci", nic_ne2000_create, nic_ne2000_receive, NULL, nic_ne2000_destroy},
+    {"pcnet", "pcnet32", nic_pcnet_create, nic_pcnet_receive, nic_pcnet_advance,
+     nic_pcnet_destroy},
+    {"e1000", "e1000", nic_e1000_create, nic_e1000_receive, NULL, nic_e1000_destroy},
 };
 
 const NicModel *nic_model_find(const char *name)
@@ -62,5 +132,5 @@ const NicModel *nic_model_for_driver(const char *driver)
 
 const char *nic_model_names(void)
 {
-    return "rtl8139";
+    return "rtl8139, ne2000, pcnet, e1000";
 }
