@@ -182,6 +182,10 @@ struct Pcnet {
     DmaPort *dma;
     IrqLine irq;
     NetPort net;
+    /* PCI_COMMAND_MASTER as config space last said (the command register
+     * lives in the function itself): latched on every config write and on
+     * restore, so a DMA needs no traced config read. */
+    int master;
     /* Non-volatile: the EEPROM image the APROM shows; survives resets. */
     uint8_t aprom[16];
     /* Guest-visible registers: exactly what pcnet_reset() restores. */
@@ -245,7 +249,7 @@ static int pcnet_dma(Pcnet *s, int write, uint32_t addr, void *buf, size_t len)
 {
     int err = -EIO;
 
-    if (pci_config_read(s->bus, s->devfn, PCI_COMMAND, 2) & PCI_COMMAND_MASTER) {
+    if (s->master) {
         err = write ? dma_write(s->dma, addr, buf, len) : dma_read(s->dma, addr, buf, len);
     }
     if (err) {
@@ -952,9 +956,22 @@ static void pcnet_bar_write(void *opaque, int bar, uint64_t offset, uint32_t val
     pcnet_update_irq(s);
 }
 
+static void pcnet_latch_command(Pcnet *s)
+{
+    s->master = (pci_config_read(s->bus, s->devfn, PCI_COMMAND, 2) & PCI_COMMAND_MASTER) != 0;
+}
+
+static void pcnet_config_written(void *opaque, unsigned offset, unsigned size)
+{
+    if (offset <= PCI_COMMAND && PCI_COMMAND < offset + size) {
+        pcnet_latch_command(opaque);
+    }
+}
+
 static const PciDeviceOps pcnet_pci_ops = {
     .bar_read = pcnet_bar_read,
     .bar_write = pcnet_bar_write,
+    .config_written = pcnet_config_written,
 };
 
 /* The EEPROM's first 16 bytes as the APROM shows them: station address,
@@ -1061,6 +1078,7 @@ int pcnet_state_restore(Pcnet *s, const void *buf)
     }
     memcpy(s->aprom, p, sizeof(s->aprom));
     s->r = r;
+    pcnet_latch_command(s);
     pcnet_update_irq(s);
     return 0;
 }

@@ -66,7 +66,9 @@ void pcnet_advance(Pcnet *s, uint64_t now_ns);
 
 /* Snapshot: registers, ring positions and the EEPROM contents as a flat
  * blob (no host pointers).  Restore refuses (-EINVAL) a blob whose ring
- * geometry is impossible and leaves the device as it was. */
+ * geometry is impossible and leaves the device as it was.  The PCI command
+ * register is the bus's state: restore the bus first, then the device
+ * (which re-reads whether it may master). */
 size_t pcnet_state_size(void);
 void pcnet_state_save(const Pcnet *s, void *buf);
 int pcnet_state_restore(Pcnet *s, const void *buf);

@@ -897,6 +897,34 @@ static void test_pcnet__swstyle0__16bit_init_block_and_descriptors_work(void **s
     assert_int_equal(iommu_fault_count(f->mmu), 0);
 }
 
+static void count_config_reads(void *opaque, const PciAccess *a)
+{
+    if (a->kind == PCI_ACCESS_CONFIG_READ) {
+        ++*(unsigned *)opaque;
+    }
+}
+
+/* The register trace shows the driver's accesses only: the chip knows its
+ * own command register, it does not read config space to DMA. */
+static void test_pcnet__traffic__adds_no_config_reads_to_the_trace(void **state)
+{
+    Fix *f = *state;
+    uint8_t frame[100], got[1518];
+    unsigned reads = 0;
+
+    driver_open(f);
+    pci_bus_set_trace(f->bus, count_config_reads, &reads);
+    make_frame(frame, sizeof(frame), test_mac, 0);
+    assert_int_equal(pcnet_receive(f->nic, frame, sizeof(frame)), 0);
+    (void)driver_rx_one(f, got);
+    driver_queue(f, frame, sizeof(frame), 1);
+    csr_w(f, 0, CSR0_IENA | CSR0_TDMD);
+    pcnet_advance(f->nic, PCNET_POLL_INTERVAL_NS);
+    assert_int_equal(f->sent, 1);
+    assert_int_equal(reads, 0);
+    pci_bus_set_trace(f->bus, NULL, NULL);
+}
+
 static void test_pcnet__crc_helper__matches_the_check_value(void **state)
 {
     (void)state;
@@ -934,6 +962,7 @@ int main(void)
         T(test_pcnet__loopback__frame_comes_back_to_the_ring),
         T(test_pcnet__transmit__ring_without_enp__underflows_once),
         T(test_pcnet__swstyle0__16bit_init_block_and_descriptors_work),
+        T(test_pcnet__traffic__adds_no_config_reads_to_the_trace),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
