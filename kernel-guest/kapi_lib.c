@@ -159,12 +159,42 @@ static uint64_t kapi_crc32_le(void *opaque, VcpuCall *c)
     return crc;
 }
 
+/* _find_next_bit(addr, size, offset): the first set bit at or after
+ * offset in a bitmap of size bits, or size (lib/find_bit.c). */
+static uint64_t kapi_find_next_bit(void *opaque, VcpuCall *c)
+{
+    Kernel *k = opaque;
+    uint64_t size = c->arg[1];
+
+    for (uint64_t i = c->arg[2]; i < size; i++) {
+        uint8_t *b = klib_range(k, "_find_next_bit", c->arg[0] + i / 8, 1);
+
+        if (!b) {
+            return size;
+        }
+        if ((*b >> (i % 8)) & 1) {
+            return i;
+        }
+    }
+    return size;
+}
+
+/* _find_first_bit(addr, size) */
+static uint64_t kapi_find_first_bit(void *opaque, VcpuCall *c)
+{
+    VcpuCall c2 = *c;
+
+    c2.arg[2] = 0;
+    return kapi_find_next_bit(opaque, &c2);
+}
+
 int kapi_lib_register(Kernel *k, SlError *e)
 {
     static const struct { const char *name; VcpuHostFn fn; } fns[] = {
         {"memcpy", kapi_memcpy}, {"memmove", kapi_memcpy}, {"memset", kapi_memset},
         {"memcmp", kapi_memcmp}, {"strnlen", kapi_strnlen}, {"strscpy", kapi_strscpy},
         {"strncpy", kapi_strncpy}, {"strchr", kapi_strchr}, {"crc32_le", kapi_crc32_le},
+        {"_find_next_bit", kapi_find_next_bit}, {"_find_first_bit", kapi_find_first_bit},
     };
     uint64_t rev;
     uint8_t *t;

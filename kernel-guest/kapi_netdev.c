@@ -334,28 +334,53 @@ void kernel_net_stats(Kernel *k, KernelNetStats *s)
     s->work_cancelled_total = k->work.cancelled_total;
 }
 
-/* alloc_etherdev_mqs(sizeof_priv, txqs, rxqs): alloc_netdev_mqs with
- * ether_setup, name "eth%d". */
-static uint64_t kapi_alloc_etherdev_mqs(void *opaque, VcpuCall *c)
+/* ether_setup(dev): the Ethernet defaults (net/ethernet/eth.c). */
+static void knet_ether_setup(Kernel *k, uint64_t dev)
 {
-    Kernel *k = opaque;
+    long bcast = kernel_offsetof(k, "net_device", "broadcast");
+    uint8_t *b = bcast < 0 ? NULL : kmem_host(&k->mem, dev + (uint64_t)bcast, 6);
+
+    if (b) {
+        memset(b, 0xff, 6);
+    }
+    kernel_field_write(k, dev, "net_device", "type", KNET_ARPHRD_ETHER);
+    kernel_field_write(k, dev, "net_device", "hard_header_len", KNET_ETH_HLEN);
+    kernel_field_write(k, dev, "net_device", "min_header_len", KNET_ETH_HLEN);
+    kernel_field_write(k, dev, "net_device", "mtu", 1500);
+    kernel_field_write(k, dev, "net_device", "min_mtu", 68);
+    kernel_field_write(k, dev, "net_device", "max_mtu", 1500);
+    kernel_field_write(k, dev, "net_device", "addr_len", 6);
+    kernel_field_write(k, dev, "net_device", "tx_queue_len", 1000);
+    kernel_field_write(k, dev, "net_device", "flags", KNET_IFF_BROADCAST | KNET_IFF_MULTICAST);
+}
+
+static uint64_t kapi_ether_setup(void *opaque, VcpuCall *c)
+{
+    knet_ether_setup(opaque, c->arg[0]);
+    return 0;
+}
+
+/* alloc_netdev_mqs(): the net_device with its private area after it
+ * (netdev_priv), queues, address buffer and empty lists, named name
+ * ("eth%d"), then the driver's setup(dev) callback -- or ether_setup for
+ * alloc_etherdev_mqs.  0 on failure. */
+static uint64_t knet_alloc(Kernel *k, uint64_t priv, const char *name_str, uint64_t name_va,
+                           uint64_t setup, uint64_t txqs, uint64_t rxqs)
+{
     long nsz = kernel_sizeof(k, "net_device");
     long qsz = kernel_sizeof(k, "netdev_queue");
     long rsz = kernel_sizeof(k, "netdev_rx_queue");
     long name = kernel_offsetof(k, "net_device", "name");
-    long bcast = kernel_offsetof(k, "net_device", "broadcast");
-    uint64_t txqs = c->arg[1] ? c->arg[1] : 1, rxqs = c->arg[2] ? c->arg[2] : 1;
     uint64_t dev, tx, rx, addr;
+    char nm[16] = "";
 
-    if (nsz < 0 || qsz < 0 || rsz < 0 || name < 0 || bcast < 0) {
+    if (nsz < 0 || qsz < 0 || rsz < 0 || name < 0 || k->nnetdevs == KERNEL_MAX_NETDEVS) {
         return 0;
     }
-    if (k->nnetdevs == KERNEL_MAX_NETDEVS) {
-        return 0;
-    }
-    /* The private area follows the aligned net_device: netdev_priv(). */
+    txqs = txqs ? txqs : 1;
+    rxqs = rxqs ? rxqs : 1;
     dev = kmem_kmalloc(&k->mem, (((uint64_t)nsz + KNET_ALIGN - 1) & ~(uint64_t)(KNET_ALIGN - 1)) +
-                                    c->arg[0], KNET_ALIGN, true);
+                                    priv, KNET_ALIGN, true);
     tx = kmem_kmalloc(&k->mem, txqs * (uint64_t)qsz, 64, true);
     rx = kmem_kmalloc(&k->mem, rxqs * (uint64_t)rsz, 64, true);
     addr = kmem_kmalloc(&k->mem, KNET_MAX_ADDR_LEN, 16, true);
@@ -366,9 +391,12 @@ static uint64_t kapi_alloc_etherdev_mqs(void *opaque, VcpuCall *c)
         kmem_kfree(&k->mem, addr);
         return 0;
     }
-    kernel_write_u64(k, dev + (uint64_t)name, 0);
-    memcpy(kmem_host(&k->mem, dev + (uint64_t)name, 6), "eth%d", 6);
-    memset(kmem_host(&k->mem, dev + (uint64_t)bcast, 6), 0xff, 6);
+    if (name_str) {
+        snprintf(nm, sizeof(nm), "%s", name_str);
+    } else if (name_va) {
+        kernel_read_str(k, name_va, nm, sizeof(nm));
+    }
+    memcpy(kmem_host(&k->mem, dev + (uint64_t)name, 16), nm, sizeof(nm));
     kernel_field_write(k, dev, "net_device", "_tx", tx);
     kernel_field_write(k, dev, "net_device", "num_tx_queues", txqs);
     kernel_field_write(k, dev, "net_device", "real_num_tx_queues", txqs);
@@ -382,15 +410,6 @@ static uint64_t kapi_alloc_etherdev_mqs(void *opaque, VcpuCall *c)
         kernel_field_write(k, rx + i * (uint64_t)rsz, "netdev_rx_queue", "dev", dev);
     }
     kernel_field_write(k, dev, "net_device", "dev_addr", addr);
-    kernel_field_write(k, dev, "net_device", "type", KNET_ARPHRD_ETHER);
-    kernel_field_write(k, dev, "net_device", "hard_header_len", KNET_ETH_HLEN);
-    kernel_field_write(k, dev, "net_device", "min_header_len", KNET_ETH_HLEN);
-    kernel_field_write(k, dev, "net_device", "mtu", 1500);
-    kernel_field_write(k, dev, "net_device", "min_mtu", 68);
-    kernel_field_write(k, dev, "net_device", "max_mtu", 1500);
-    kernel_field_write(k, dev, "net_device", "addr_len", 6);
-    kernel_field_write(k, dev, "net_device", "tx_queue_len", 1000);
-    kernel_field_write(k, dev, "net_device", "flags", KNET_IFF_BROADCAST | KNET_IFF_MULTICAST);
     kernel_field_write(k, dev, "net_device", "reg_state", (uint64_t)knet_enum(k, "NETREG_UNINITIALIZED"));
     knet_list_init(k, dev, "mc.list");
     knet_list_init(k, dev, "uc.list");
@@ -398,11 +417,28 @@ static uint64_t kapi_alloc_etherdev_mqs(void *opaque, VcpuCall *c)
     knet_list_init(k, dev, "dev_list");
     knet_list_init(k, dev, "unreg_list");
     knet_list_init(k, dev, "close_list");
-    if (vcpu_dead(c->cpu)) {
+    if (vcpu_dead(k->cpu)) {
         return 0;
     }
     k->netdevs[k->nnetdevs++] = (KNetdev){.dev = dev};
+    if (!setup) {
+        knet_ether_setup(k, dev);
+    } else if (kernel_call(k, kernel_module_of(k, setup), k->phase, setup, &dev, 1, NULL) != 0) {
+        return 0;
+    }
     return dev;
+}
+
+/* alloc_etherdev_mqs(sizeof_priv, txqs, rxqs) */
+static uint64_t kapi_alloc_etherdev_mqs(void *opaque, VcpuCall *c)
+{
+    return knet_alloc(opaque, c->arg[0], "eth%d", 0, 0, c->arg[1], c->arg[2]);
+}
+
+/* alloc_netdev_mqs(sizeof_priv, name, name_assign_type, setup, txqs, rxqs) */
+static uint64_t kapi_alloc_netdev_mqs(void *opaque, VcpuCall *c)
+{
+    return knet_alloc(opaque, c->arg[0], NULL, c->arg[1], c->arg[3], c->arg[4], c->arg[5]);
 }
 
 /* register_netdev(dev): a unique name for "eth%d", ndo_init, registered
@@ -644,6 +680,8 @@ int kapi_netdev_register(Kernel *k, SlError *e)
 {
     static const struct { const char *name; VcpuHostFn fn; } fns[] = {
         {"alloc_etherdev_mqs", kapi_alloc_etherdev_mqs},
+        {"alloc_netdev_mqs", kapi_alloc_netdev_mqs},
+        {"ether_setup", kapi_ether_setup},
         {"register_netdev", kapi_register_netdev},
         {"unregister_netdev", kapi_unregister_netdev},
         {"free_netdev", kapi_free_netdev},

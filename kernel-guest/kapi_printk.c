@@ -85,16 +85,36 @@ static void kapi_emit(Kernel *k, int level, const char *prefix, char *text)
     if (!level) {
         level = '4';             /* MESSAGE_LOGLEVEL_DEFAULT */
     }
-    do {
+    /* A message without a final newline leaves its line open; KERN_CONT
+     * (pr_cont) continues it, anything else ends it first (printk.c). */
+    if (k->cont_open && lv != 'c') {
+        kernel_log(k, k->cont_level, "%s", k->cont_line);
+        k->cont_open = false;
+    }
+    if (!k->cont_open) {
+        snprintf(k->cont_line, sizeof(k->cont_line), "%s", prefix);
+        k->cont_level = level;
+    }
+    for (;;) {
+        size_t used = strlen(k->cont_line);
+
         nl = strchr(line, '\n');
         if (nl) {
             *nl = 0;
         }
-        if (*line || !nl) {
-            kernel_log(k, level, "%s%s", prefix, line);
+        snprintf(k->cont_line + used, sizeof(k->cont_line) - used, "%s", line);
+        if (!nl) {
+            k->cont_open = k->cont_line[0] != 0;
+            return;
         }
-        line = nl ? nl + 1 : NULL;
-    } while (line && *line);
+        kernel_log(k, k->cont_level, "%s", k->cont_line);
+        k->cont_open = false;
+        line = nl + 1;
+        if (!*line) {
+            return;
+        }
+        snprintf(k->cont_line, sizeof(k->cont_line), "%s", prefix);
+    }
 }
 
 /* dev_name(): init_name, else the kobject's name. */

@@ -249,6 +249,135 @@ static uint64_t kapi_skb_copy_and_csum_dev(void *opaque, VcpuCall *c)
     return 0;
 }
 
+/* __netdev_alloc_frag_align(fragsz, align_mask): a buffer for build_skb;
+ * page_frag_free(addr) returns it. */
+static uint64_t kapi_netdev_alloc_frag(void *opaque, VcpuCall *c)
+{
+    Kernel *k = opaque;
+    /* align_mask is an unsigned int: ~0u means no extra alignment. */
+    uint64_t align = (uint32_t)(~(uint32_t)c->arg[1] + 1u);
+
+    if (align > 4096 || (align & (align - 1))) {
+        return 0;
+    }
+    return kmem_kmalloc(&k->mem, c->arg[0] ? c->arg[0] : 1, align > 64 ? align : 64, false);
+}
+
+static uint64_t kapi_page_frag_free(void *opaque, VcpuCall *c)
+{
+    Kernel *k = opaque;
+
+    /* Any address inside the fragment frees it, as virt_to_head_page(). */
+    uint64_t start = c->arg[0] ? kmem_containing(&k->mem, c->arg[0]) : 0;
+
+    if (c->arg[0] && (!start || kmem_kfree(&k->mem, start) != 0)) {
+        vcpu_raise(c->cpu, "page_frag_free of 0x%llx, which no fragment allocation returned",
+                   (unsigned long long)c->arg[0]);
+    }
+    return 0;
+}
+
+/* napi_build_skb(data, frag_size): an sk_buff around a buffer the driver
+ * filled; skb_shared_info at its end. */
+static uint64_t kapi_napi_build_skb(void *opaque, VcpuCall *c)
+{
+    Kernel *k = opaque;
+    long ssz = kernel_sizeof(k, "sk_buff"), isz = kernel_sizeof(k, "skb_shared_info");
+    uint64_t data = c->arg[0], size = c->arg[1];
+    uint64_t shinfo = ((uint64_t)isz + KSKB_DATA_ALIGN - 1) & ~(uint64_t)(KSKB_DATA_ALIGN - 1);
+    uint64_t skb;
+    void *si;
+
+    if (ssz < 0 || isz < 0 || size <= shinfo) {
+        return 0;
+    }
+    skb = kmem_kmalloc(&k->mem, (uint64_t)ssz, 64, true);
+    si = kmem_host(&k->mem, data + size - shinfo, (uint64_t)isz);
+    if (!skb || !si) {
+        kmem_kfree(&k->mem, skb);
+        return 0;
+    }
+    memset(si, 0, (size_t)isz);
+    kskb_wr(k, skb, "head", data);
+    kskb_wr(k, skb, "data", data);
+    kskb_wr(k, skb, "tail", 0);
+    kskb_wr(k, skb, "end", size - shinfo);
+    kskb_wr(k, skb, "truesize", size + (uint64_t)ssz);
+    kskb_wr(k, skb, "users.refs.counter", 1);
+    kskb_wr(k, skb, "head_frag", 1);
+    kskb_wr(k, skb, "mac_header", 0xffff);
+    kskb_wr(k, skb, "network_header", 0xffff);
+    kskb_wr(k, skb, "transport_header", 0xffff);
+    kernel_field_write(k, data + size - shinfo, "skb_shared_info", "dataref.counter", 1);
+    return skb;
+}
+
+/* skb_trim(skb, len) on a linear skb. */
+static uint64_t kapi_skb_trim(void *opaque, VcpuCall *c)
+{
+    Kernel *k = opaque;
+    uint64_t skb = c->arg[0], len = (uint32_t)c->arg[1];
+
+    if (len < kskb_rd(k, skb, "len") && !kskb_rd(k, skb, "data_len")) {
+        kskb_wr(k, skb, "len", len);
+        kskb_wr(k, skb, "tail", kskb_rd(k, skb, "data") - kskb_rd(k, skb, "head") + len);
+    }
+    return 0;
+}
+
+/* __skb_pad(skb, pad, free_on_error): zero the tailroom after the data
+ * (the host's skbs have room: they are allocated at least 60 + headroom). */
+static uint64_t kapi_skb_pad(void *opaque, VcpuCall *c)
+{
+    Kernel *k = opaque;
+    uint64_t skb = c->arg[0], pad = (uint32_t)c->arg[1];
+    uint64_t tail = kskb_rd(k, skb, "head") + kskb_rd(k, skb, "tail");
+    uint8_t *p;
+
+    if (kskb_rd(k, skb, "tail") + pad > kskb_rd(k, skb, "end") ||
+        !(p = kmem_host(&k->mem, tail, pad))) {
+        if (c->arg[2]) {
+            kskb_free(k, c, skb);
+        }
+        return (uint64_t)-ENOMEM;
+    }
+    memset(p, 0, pad);
+    return 0;
+}
+
+/* Byte queue limits (lib/dynamic_queue_limits.c), as a queue that never
+ * needs limiting: drivers call them around every batch. */
+static uint64_t kapi_dql_reset(void *opaque, VcpuCall *c)
+{
+    Kernel *k = opaque;
+    uint64_t q = c->arg[0];
+
+    kernel_field_write(k, q, "dql", "num_queued", 0);
+    kernel_field_write(k, q, "dql", "num_completed", 0);
+    kernel_field_write(k, q, "dql", "adj_limit", 1u << 30);
+    kernel_field_write(k, q, "dql", "limit", 1u << 30);
+    return 0;
+}
+
+static uint64_t kapi_dql_completed(void *opaque, VcpuCall *c)
+{
+    Kernel *k = opaque;
+    uint64_t q = c->arg[0];
+    uint64_t done = kernel_field_read(k, q, "dql", "num_completed") + (uint32_t)c->arg[1];
+
+    kernel_field_write(k, q, "dql", "num_completed", done);
+    kernel_field_write(k, q, "dql", "limit", 1u << 30);
+    kernel_field_write(k, q, "dql", "adj_limit", done + (1u << 30));
+    return 0;
+}
+
+/* netif_schedule_queue(txq): the stack may transmit again. */
+static uint64_t kapi_netif_schedule_queue(void *opaque, VcpuCall *c)
+{
+    ksched_irqs_enabled(opaque);
+    return 0;
+}
+
 static uint64_t kapi_skb_noop(void *opaque, VcpuCall *c)
 {
     return 0;
@@ -310,6 +439,14 @@ int kapi_skb_register(Kernel *k, SlError *e)
         {"skb_tstamp_tx", kapi_skb_noop},
         {"skb_clone_tx_timestamp", kapi_skb_noop},
         {"skb_defer_rx_timestamp", kapi_skb_noop},
+        {"__netdev_alloc_frag_align", kapi_netdev_alloc_frag},
+        {"page_frag_free", kapi_page_frag_free},
+        {"napi_build_skb", kapi_napi_build_skb},
+        {"skb_trim", kapi_skb_trim},
+        {"__skb_pad", kapi_skb_pad},
+        {"dql_reset", kapi_dql_reset},
+        {"dql_completed", kapi_dql_completed},
+        {"netif_schedule_queue", kapi_netif_schedule_queue},
     };
 
     for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {

@@ -57,6 +57,8 @@ typedef struct KDmaScan {
     KDmaSlot slots[KDMA_SCAN_SLOTS];
     unsigned nslots;
     bool pending_inc;            /* inc/add $1 of the value: a jcc next checks it */
+    bool escaped;                /* stored through a pointer the scan cannot
+                                  * follow (into the driver's data) */
 } KDmaScan;
 
 /* The GPR number (rax=0 .. r15=15) of a 64-bit register, or -1. */
@@ -169,7 +171,15 @@ static bool kdma_scan_is_check(csh h, KDmaScan *s, const cs_insn *insn)
     }
     s->pending_inc = false;
     if (insn->id == X86_INS_CMP && x->op_count == 2) {
-        return (kdma_scan_holds(s, insn, &x->operands[0]) && kdma_scan_is_minus1(s, &x->operands[1])) ||
+        /* Once the value went into the driver's data (lp->tx_dma_addr[i] =
+         * dma_map_single(...)), a 64-bit compare of memory with -1 is
+         * taken as the check of it: drivers test the stored copy. */
+        bool mem_check = s->escaped && x->operands[0].type == X86_OP_MEM &&
+                         x->operands[0].size == 8 && x->operands[1].type == X86_OP_IMM &&
+                         x->operands[1].imm == -1;
+
+        return mem_check ||
+               (kdma_scan_holds(s, insn, &x->operands[0]) && kdma_scan_is_minus1(s, &x->operands[1])) ||
                (kdma_scan_holds(s, insn, &x->operands[1]) && kdma_scan_is_minus1(s, &x->operands[0]));
     }
     if ((insn->id == X86_INS_INC && x->op_count == 1 && kdma_scan_holds(s, insn, &x->operands[0])) ||
@@ -204,6 +214,9 @@ static void kdma_scan_step(csh h, KDmaScan *s, const cs_insn *insn)
     uint8_t nrd = 0, nwr = 0;
     KDmaSlot dslot = {0};
 
+    if (copy && dst->type == X86_OP_MEM && dst->size == 8) {
+        s->escaped = true;
+    }
     /* A store over a slot ends it (unless it stores the value again). */
     if (x->op_count >= 1 && dst->type == X86_OP_MEM) {
         dslot = kdma_slot_of(insn, &dst->mem);
@@ -229,6 +242,13 @@ static void kdma_scan_step(csh h, KDmaScan *s, const cs_insn *insn)
                 kdma_scan_kill_slots(h, s, g);
             }
         }
+    }
+    /* After the value went into the driver's data, a 64-bit load from
+     * memory is taken as reloading it (lp->rx_dma_addr[i] read back). */
+    if (!copy && s->escaped && insn->id == X86_INS_MOV && x->op_count == 2 &&
+        dst->type == X86_OP_REG && src->type == X86_OP_MEM && src->size == 8 &&
+        kdma_gpr64(dst->reg) >= 0) {
+        s->regs |= 1u << kdma_gpr64(dst->reg);
     }
     if (copy && dst->type == X86_OP_REG && kdma_gpr64(dst->reg) >= 0) {
         s->regs |= 1u << kdma_gpr64(dst->reg);

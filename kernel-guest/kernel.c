@@ -276,7 +276,7 @@ static int (*const kernel_apis[])(Kernel *, SlError *) = {
     kapi_lock_register, kapi_time_register, kapi_pci_register,
     kapi_io_register, kapi_netdev_register, kapi_dma_register,
     kapi_irq_register, kapi_napi_register, kapi_work_register,
-    kapi_skb_register, kapi_lib_register, kapi_todo_register,
+    kapi_skb_register, kapi_res_register, kapi_lib_register, kapi_todo_register,
 };
 
 int kernel_new(const KernelConfig *cfg, const KernelHostOps *host, Kernel **out,

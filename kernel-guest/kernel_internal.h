@@ -65,6 +65,13 @@ typedef struct KIomapWire {
     unsigned idx;
 } KIomapWire;
 
+/* A region __request_region handed out (kapi_res.c). */
+#define KERNEL_MAX_REGIONS 32
+typedef struct KRegion {
+    uint64_t res;                /* the struct resource given to the driver */
+    uint64_t parent, start, len;
+} KRegion;
+
 typedef struct KNetdev {
     uint64_t dev;                /* struct net_device */
     bool registered;
@@ -95,6 +102,10 @@ struct Kernel {
     KNetdev netdevs[KERNEL_MAX_NETDEVS];
     unsigned nnetdevs;
     unsigned warnings;
+    /* printk's open line (a message without a newline, KERN_CONT). */
+    char cont_line[1024];
+    int cont_level;
+    bool cont_open;
     unsigned probes, removes;    /* successful probe and remove calls */
     unsigned netdevs_registered_total;
     uint64_t boot_live_bytes;    /* the kernel's own heap after boot */
@@ -103,7 +114,8 @@ struct Kernel {
     KIrqState irq;               /* knet.h: IRQ handlers (kapi_irq.c) */
     KNapiState napi;             /* knet.h: scheduled NAPI (kapi_napi.c) */
     KWorkState work;             /* knet.h: work items, timers (kapi_work.c) */
-    KSchedState sched;           /* knet.h: IRQ lines, host transmits (ksched.c) */
+    KSchedState sched;
+    KRegion regions[KERNEL_MAX_REGIONS];           /* knet.h: IRQ lines, host transmits (ksched.c) */
     /* Execution context: one CPU; what Linux tracks in preempt_count. */
     bool irqs_off;
     unsigned atomic_depth;       /* spinlocks held */
@@ -187,6 +199,7 @@ int kernel_module_of(Kernel *k, uint64_t addr);
  * 0 sent (the driver owns the skb), 1 busy (try again), or -EFAULT. */
 int kskb_xmit_frame(Kernel *k, uint64_t dev, const uint8_t *frame, size_t len);
 int kapi_skb_register(Kernel *k, SlError *e);
+int kapi_res_register(Kernel *k, SlError *e);
 
 /* kapi_time.c: advances the virtual clock (and jiffies with it). */
 void kernel_advance_time(Kernel *k, uint64_t ns);

@@ -241,3 +241,14 @@ uint64_t kmem_ksize(const KMem *m, uint64_t va)
 
     return i < m->nallocs && m->allocs[i].va == va ? m->allocs[i].size : 0;
 }
+
+uint64_t kmem_containing(const KMem *m, uint64_t va)
+{
+    unsigned i = kmem_lower_bound(m, va + 1);     /* first allocation past va */
+
+    if (i == 0) {
+        return 0;
+    }
+    i--;
+    return va - m->allocs[i].va < m->allocs[i].size ? m->allocs[i].va : 0;
+}

@@ -235,28 +235,41 @@ static void deterministic(const Nic *nic)
 }
 
 static const Nic rtl8139 = {"8139too", "rtl8139"};
+static const Nic ne2000 = {"ne2k-pci", "ne2000"};
+static const Nic pcnet = {"pcnet32", "pcnet"};
+static const Nic e1000 = {"e1000", "e1000"};
 
-static void test_8139too__1000_frames_each_way__byte_exact_and_clean(void **s)
-{
-    traffic(&rtl8139);
-}
+#define NIC_TESTS(nic, var)                                                              \
+    static void test_##nic##__1000_frames_each_way__byte_exact_and_clean(void **s)      \
+    {                                                                                    \
+        traffic(&var);                                                                   \
+    }                                                                                    \
+    static void test_##nic##__ping_5__five_replies(void **s)                            \
+    {                                                                                    \
+        ping(&var);                                                                      \
+    }                                                                                    \
+    static void test_##nic##__two_runs__identical_register_traces(void **s)             \
+    {                                                                                    \
+        deterministic(&var);                                                             \
+    }
 
-static void test_8139too__ping_5__five_replies(void **s)
-{
-    ping(&rtl8139);
-}
+NIC_TESTS(rtl8139_8139too, rtl8139)
+NIC_TESTS(ne2000_ne2k_pci, ne2000)
+NIC_TESTS(pcnet_pcnet32, pcnet)
+NIC_TESTS(e1000_e1000, e1000)
 
-static void test_8139too__two_runs__identical_register_traces(void **s)
-{
-    deterministic(&rtl8139);
-}
+#define NIC_ENTRIES(nic)                                                                 \
+    cmocka_unit_test(test_##nic##__1000_frames_each_way__byte_exact_and_clean),          \
+    cmocka_unit_test(test_##nic##__ping_5__five_replies),                                \
+    cmocka_unit_test(test_##nic##__two_runs__identical_register_traces)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_8139too__1000_frames_each_way__byte_exact_and_clean),
-        cmocka_unit_test(test_8139too__ping_5__five_replies),
-        cmocka_unit_test(test_8139too__two_runs__identical_register_traces),
+        NIC_ENTRIES(rtl8139_8139too),
+        NIC_ENTRIES(ne2000_ne2k_pci),
+        NIC_ENTRIES(pcnet_pcnet32),
+        NIC_ENTRIES(e1000_e1000),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
