@@ -468,6 +468,17 @@ int machine_ping(Machine *m, unsigned count)
 
 int machine_ifdown(Machine *m)
 {
+    KernelIfStats st;
+
+    /* What `ip -s link` would show before the interface goes down. */
+    if (m->net && kernel_netdev_stats(m->kernel, "eth0", &st) == 0) {
+        fprintf(stderr, "sluice: eth0: rx %llu packets %llu bytes %llu errors %llu dropped, "
+                "tx %llu packets %llu bytes %llu errors %llu dropped\n",
+                (unsigned long long)st.rx_packets, (unsigned long long)st.rx_bytes,
+                (unsigned long long)st.rx_errors, (unsigned long long)st.rx_dropped,
+                (unsigned long long)st.tx_packets, (unsigned long long)st.tx_bytes,
+                (unsigned long long)st.tx_errors, (unsigned long long)st.tx_dropped);
+    }
     return kernel_netdev_close_all(m->kernel);
 }
 

@@ -705,3 +705,54 @@ int kapi_netdev_register(Kernel *k, SlError *e)
     }
     return 0;
 }
+
+/* dev_get_stats (net/core/dev.c): the driver's ndo_get_stats64, else its
+ * ndo_get_stats, else dev->stats -- as `ip -s link` shows them. */
+int kernel_netdev_stats(Kernel *k, const char *ifname, KernelIfStats *out)
+{
+    KNetdev *n = knet_find_name(k, ifname);
+    long ssz = btf_layout_sizeof(k->btf, "rtnl_link_stats64");
+    uint64_t dev, ops, fn, buf, src = 0;
+    long nsz = btf_layout_sizeof(k->btf, "net_device_stats");
+
+    memset(out, 0, sizeof(*out));
+    if (!n || ssz <= 0 || nsz <= 0) {
+        return -ENODEV;
+    }
+    dev = n->dev;
+    ops = kernel_field_read(k, dev, "net_device", "netdev_ops");
+    buf = kmem_kmalloc(&k->mem, (uint64_t)ssz, 16, true);
+    if (!buf) {
+        return -ENOMEM;
+    }
+    fn = ops ? kernel_field_read(k, ops, "net_device_ops", "ndo_get_stats64") : 0;
+    if (fn) {
+        uint64_t args[2] = {dev, buf};
+
+        if (kernel_call(k, kernel_module_of(k, fn), KERNEL_PHASE_RUN, fn, args, 2, NULL) != 0) {
+            return -EFAULT;
+        }
+    } else {
+        fn = ops ? kernel_field_read(k, ops, "net_device_ops", "ndo_get_stats") : 0;
+        if (fn && kernel_call(k, kernel_module_of(k, fn), KERNEL_PHASE_RUN, fn, &dev, 1, &src) != 0) {
+            return -EFAULT;
+        }
+        if (!src) {
+            src = dev + (uint64_t)btf_layout_offsetof(k->btf, "net_device", "stats");
+        }
+        /* netdev_stats_to_stats64: unsigned longs into u64s, in order. */
+        for (long i = 0; i < nsz / 8 && i < ssz / 8; i++) {
+            kernel_write_u64(k, buf + 8 * (uint64_t)i, kernel_read_u64(k, src + 8 * (uint64_t)i));
+        }
+    }
+    out->rx_packets = kernel_field_read(k, buf, "rtnl_link_stats64", "rx_packets");
+    out->tx_packets = kernel_field_read(k, buf, "rtnl_link_stats64", "tx_packets");
+    out->rx_bytes = kernel_field_read(k, buf, "rtnl_link_stats64", "rx_bytes");
+    out->tx_bytes = kernel_field_read(k, buf, "rtnl_link_stats64", "tx_bytes");
+    out->rx_errors = kernel_field_read(k, buf, "rtnl_link_stats64", "rx_errors");
+    out->tx_errors = kernel_field_read(k, buf, "rtnl_link_stats64", "tx_errors");
+    out->rx_dropped = kernel_field_read(k, buf, "rtnl_link_stats64", "rx_dropped");
+    out->tx_dropped = kernel_field_read(k, buf, "rtnl_link_stats64", "tx_dropped");
+    kmem_kfree(&k->mem, buf);
+    return 0;
+}

@@ -188,6 +188,14 @@ uint64_t kernel_time_ns(const Kernel *k);
  * interface ifname: ndo_start_xmit runs when the queue is awake.  0,
  * -ENODEV, -EINVAL (size) or -ENOSPC (the host's queue is full). */
 int kernel_netdev_xmit(Kernel *k, const char *ifname, const uint8_t *frame, size_t len);
+/* The interface's counters as its driver keeps them (dev_get_stats:
+ * ndo_get_stats64, ndo_get_stats or dev->stats). */
+typedef struct KernelIfStats {
+    uint64_t rx_packets, tx_packets, rx_bytes, tx_bytes;
+    uint64_t rx_errors, tx_errors, rx_dropped, tx_dropped;
+} KernelIfStats;
+int kernel_netdev_stats(Kernel *k, const char *ifname, KernelIfStats *out);
+
 /* The MAC address of interface ifname (0, or -ENODEV). */
 int kernel_netdev_mac(Kernel *k, const char *ifname, uint8_t mac[6]);
 

@@ -75,6 +75,7 @@ typedef struct KRegion {
 typedef struct KNetdev {
     uint64_t dev;                /* struct net_device */
     bool registered;
+    uint64_t watchdog_due;       /* jiffy of the next dev_watchdog check, 0 = off */
 } KNetdev;
 
 struct Kernel {

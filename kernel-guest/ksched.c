@@ -345,6 +345,85 @@ static unsigned ksched_transmit(Kernel *k)
     return sent;
 }
 
+/* ---- the transmit watchdog ---- */
+
+static uint64_t ksched_watchdog_timeo(Kernel *k, uint64_t dev)
+{
+    int64_t t = (int32_t)kernel_field_read(k, dev, "net_device", "watchdog_timeo");
+
+    return t > 0 ? (uint64_t)t : 5ull * k->cfg.hz;   /* __netdev_watchdog_up: 5 s */
+}
+
+/* Whether dev runs with a carrier (netif_running && netif_carrier_ok &&
+ * netif_device_present). */
+static bool ksched_watchdog_armed(Kernel *k, uint64_t dev)
+{
+    uint64_t st = kernel_field_read(k, dev, "net_device", "state");
+    int64_t start = kernel_enum(k, "__LINK_STATE_START");
+    int64_t nocarrier = kernel_enum(k, "__LINK_STATE_NOCARRIER");
+    int64_t present = kernel_enum(k, "__LINK_STATE_PRESENT");
+
+    return start >= 0 && nocarrier >= 0 && present >= 0 && ((st >> start) & 1) &&
+           !((st >> nocarrier) & 1) && ((st >> present) & 1);
+}
+
+/* dev_watchdog (net/sched/sch_generic.c): every watchdog_timeo jiffies
+ * while an interface runs with carrier, a transmit queue the driver has
+ * kept stopped for longer than that has timed out: the kernel says so and
+ * calls the driver's ndo_tx_timeout. */
+static unsigned ksched_tx_watchdog(Kernel *k, uint64_t *next_jiffy)
+{
+    uint64_t now = kwork_jiffies(k);
+    int64_t drv_xoff = kernel_enum(k, "__QUEUE_STATE_DRV_XOFF");
+    unsigned ran = 0;
+
+    for (unsigned i = 0; i < k->nnetdevs && !vcpu_dead(k->cpu); i++) {
+        KNetdev *n = &k->netdevs[i];
+        uint64_t dev = n->dev, txq, trans, timeo, ops, fn;
+
+        if (!n->registered || !ksched_watchdog_armed(k, dev)) {
+            n->watchdog_due = 0;
+            continue;
+        }
+        timeo = ksched_watchdog_timeo(k, dev);
+        if (!n->watchdog_due) {
+            n->watchdog_due = now + timeo;
+        }
+        if ((int64_t)(now - n->watchdog_due) < 0) {
+            *next_jiffy = n->watchdog_due < *next_jiffy ? n->watchdog_due : *next_jiffy;
+            continue;
+        }
+        n->watchdog_due = now + timeo;
+        *next_jiffy = n->watchdog_due < *next_jiffy ? n->watchdog_due : *next_jiffy;
+        txq = kernel_field_read(k, dev, "net_device", "_tx");
+        trans = kernel_field_read(k, txq, "netdev_queue", "trans_start");
+        if (drv_xoff < 0 || !((kernel_field_read(k, txq, "netdev_queue", "state") >> drv_xoff) & 1) ||
+            (int64_t)(now - (trans + timeo)) <= 0) {
+            continue;
+        }
+        ops = kernel_field_read(k, dev, "net_device", "netdev_ops");
+        fn = ops ? kernel_field_read(k, ops, "net_device_ops", "ndo_tx_timeout") : 0;
+        {
+            long off = btf_layout_offsetof(k->btf, "net_device", "name");
+            char name[16] = "?";
+            int mod = fn ? kernel_module_of(k, fn) : -1;
+            uint64_t args[2] = {dev, 0};
+
+            if (off >= 0) {
+                kernel_read_str(k, dev + (uint64_t)off, name, sizeof(name));
+            }
+            kernel_log(k, '2', "NETDEV WATCHDOG: %s (%s): transmit queue 0 timed out", name,
+                       mod >= 0 ? kernel_module_name(k, mod) : "?");
+            k->warnings++;
+            kernel_field_write(k, txq, "netdev_queue", "trans_start", now);
+            if (fn && ksched_call_softirq(k, mod, fn, args, 2, NULL) == 0) {
+                ran++;
+            }
+        }
+    }
+    return ran;
+}
+
 /* ---- the event loop ---- */
 
 int kernel_run_until(Kernel *k, uint64_t until_ns)
@@ -354,7 +433,7 @@ int kernel_run_until(Kernel *k, uint64_t until_ns)
 
     vcpu_set_interrupt_handler(k->cpu, ksched_interrupt, k);
     while (!vcpu_dead(k->cpu)) {
-        uint64_t next = until_ns, host_next = UINT64_MAX, due;
+        uint64_t next = until_ns, host_next = UINT64_MAX, due, wd_next;
         unsigned ran = 0;
 
         if (k->host.poll) {
@@ -363,6 +442,10 @@ int kernel_run_until(Kernel *k, uint64_t until_ns)
         ran += ksched_deliver(k);
         if (!vcpu_dead(k->cpu) && ksched_softirq_allowed(k)) {
             ran += kwork_run_due_timers(k);
+        }
+        wd_next = UINT64_MAX;
+        if (!vcpu_dead(k->cpu) && ksched_softirq_allowed(k)) {
+            ran += ksched_tx_watchdog(k, &wd_next);
         }
         if (!vcpu_dead(k->cpu)) {
             unsigned before = k->work.run_total;
@@ -382,6 +465,7 @@ int kernel_run_until(Kernel *k, uint64_t until_ns)
         spins = 0;
         /* Idle (or busy for too long): on to the next event. */
         due = kwork_next_due_jiffy(k);
+        due = wd_next < due ? wd_next : due;
         if (due != UINT64_MAX) {
             uint64_t initial = (uint64_t)(uint32_t)(-300 * (int32_t)k->cfg.hz);
             uint64_t at = (due - initial) * jiffy_ns;
