@@ -320,6 +320,21 @@ int machine_new(const MachineConfig *cfg, Machine **out, SlError *e)
     return 0;
 }
 
+Kernel *machine_kernel(Machine *m)
+{
+    return m->kernel;
+}
+
+Iommu *machine_iommu(Machine *m)
+{
+    return m->iommu;
+}
+
+PciBus *machine_bus(Machine *m)
+{
+    return m->bus;
+}
+
 void machine_free(Machine *m)
 {
     if (!m) {

@@ -34,6 +34,10 @@ typedef struct MachineConfig {
 } MachineConfig;
 
 int machine_new(const MachineConfig *cfg, Machine **out, SlError *e);
+/* The parts, for checkpoints (persist.c) and tests. */
+struct Kernel *machine_kernel(Machine *m);
+struct Iommu *machine_iommu(Machine *m);
+struct PciBus *machine_bus(Machine *m);
 void machine_free(Machine *m);
 
 /* Loads a module and, first, what its .modinfo depends= names (from the

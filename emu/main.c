@@ -11,6 +11,7 @@
 #include "emu/disk_cmd.h"
 #include "emu/machine.h"
 #include "emu/nic.h"
+#include "emu/persist.h"
 #include "images/kimage.h"
 
 #define SLUICE_VERSION "0.1.0"
@@ -36,6 +37,9 @@ static const char sluice_usage[] =
     "  images fetch             download and unpack a Debian kernel image into\n"
     "                           the cache (idempotent)\n"
     "  images info              show the cached image\n"
+    "  restart --disk IMG       boot the machine of the last checkpoint on IMG\n"
+    "                           again (RAM, kernel, IOMMU; the device is reset),\n"
+    "                           then run on (--run, --ping) and unload\n"
     "  disk create IMG --size N create a checkpointing-disk image (see\n"
     "                           sluice disk --help)\n"
     "  disk check IMG           fsck: explain every inconsistency, change nothing\n"
@@ -72,6 +76,7 @@ static const char sluice_usage[] =
     "                           then down again (ndo_stop) before remove\n"
     "  --run MS                 with the interface up, run the machine this many\n"
     "                           milliseconds of virtual time (timers, watchdogs)\n"
+    "                           before any --ping or --send traffic\n"
     "  --ping N                 ping the built-in peer 10.0.2.2 N times through\n"
     "                           the driver (implies --ifup)\n"
     "  --send FILE.pcap         frames the host sends through the driver, at their\n"
@@ -80,6 +85,10 @@ static const char sluice_usage[] =
     "                           (implies --ifup)\n"
     "  --pcap-out FILE.pcap     record the frames the device put on the wire\n"
     "  --pcap-stack FILE.pcap   record the frames the driver passed to the stack\n"
+    "  --disk IMG               checkpoint the machine to IMG (made with sluice\n"
+    "                           disk create): after probe, after ifup, and every\n"
+    "                           --checkpoint-every MS of --run\n"
+    "  --checkpoint-every MS    virtual milliseconds between checkpoints (1000)\n"
     "  -v, --verbose            also print the kernel's debug-level lines\n"
     "  -h, --help               this text\n"
     "\n"
@@ -101,14 +110,53 @@ typedef struct RunArgs {
     const char *trace_path;
     const char *params[64];
     unsigned nparams;
-    int allow_unserved, verbose, ifup;
+    int allow_unserved, verbose, ifup, restart;
     uint64_t block_budget, ram_mib;
     const char *iommu_mode;
     uint64_t pin_limit, pin_limit_global;
     const char *report_path;
     const char *pcap_in, *pcap_out, *pcap_stack, *send;
     uint64_t run_ms, ping;
+    const char *disk;
+    uint64_t ckpt_ms;
+    Persist *persist;
+    PersistConfig pcfg;
 } RunArgs;
+
+/* A checkpoint if --disk: one line when it commits, one when it fails. */
+static int checkpoint(RunArgs *a, Machine *m, const char *when)
+{
+    SlError e = {{0}};
+
+    if (!a->persist) {
+        return 0;
+    }
+    if (persist_checkpoint(a->persist, m, &a->pcfg, &e) != 0) {
+        fprintf(stderr, "sluice: checkpoint %s: %s\n", when, e.msg);
+        return -1;
+    }
+    fprintf(stderr, "sluice: checkpoint committed %s\n", when);
+    return 0;
+}
+
+/* --run MS with a checkpoint every --checkpoint-every MS. */
+static void run_with_checkpoints(RunArgs *a, Machine *m)
+{
+    uint64_t left = a->run_ms, step = a->ckpt_ms ? a->ckpt_ms : 1000;
+
+    while (left && !machine_guest_stopped(m)) {
+        uint64_t n = left < step ? left : step;
+        char when[64];
+
+        machine_run_for(m, n * 1000000ull);
+        left -= n;
+        if (a->persist && !machine_guest_stopped(m)) {
+            snprintf(when, sizeof(when), "at %llu ms of --run",
+                     (unsigned long long)(a->run_ms - left));
+            checkpoint(a, m, when);
+        }
+    }
+}
 
 /* A byte count with an optional K/M/G suffix (powers of 1024). */
 static int parse_bytes(const char *flag, const char *s, uint64_t *out)
@@ -234,7 +282,7 @@ static int write_report(Machine *m, const RunArgs *a)
     return 0;
 }
 
-static int run_machine(const RunArgs *a, const KImage *img, const char *path, FILE *trace)
+static int run_machine(RunArgs *a, const KImage *img, const char *path, FILE *trace)
 {
     MachineConfig mc = {
         .image = img, .device = a->device, .allow_unserved = a->allow_unserved,
@@ -259,19 +307,32 @@ static int run_machine(const RunArgs *a, const KImage *img, const char *path, FI
         machine_free(m);
         return EXIT_HOST;
     }
-    err = machine_init_modules(m);
+    if (a->restart && persist_restart_machine(a->persist, m, stderr, &e) != 0) {
+        print_error(NULL, &e);
+        machine_free(m);
+        return EXIT_HOST;
+    }
+    err = a->restart ? 0 : machine_init_modules(m);
+    if (!err && !a->restart && !machine_guest_stopped(m)) {
+        checkpoint(a, m, "after probe");
+    }
     if (!err && a->ifup && !machine_guest_stopped(m)) {
         /* A failing ndo_open is the driver's own error path at work: it
          * printed why; the run goes on to remove and exit. */
-        if (machine_ifup(m) == 0) {
-            if (a->ping) {
+        if (a->restart || machine_ifup(m) == 0) {
+            if (!a->restart) {
+                checkpoint(a, m, "after ifup");
+            }
+            /* --run first (timers, watchdogs, a restarted driver's
+             * recovery), then the traffic. */
+            if (a->run_ms) {
+                run_with_checkpoints(a, m);
+            }
+            if (!machine_guest_stopped(m) && a->ping) {
                 machine_ping(m, (unsigned)a->ping);
             }
             if (!machine_guest_stopped(m) && (a->send || a->pcap_in)) {
                 machine_net_run(m, 600ull * 1000000000ull);
-            }
-            if (!machine_guest_stopped(m) && a->run_ms) {
-                machine_run_for(m, a->run_ms * 1000000ull);
             }
         }
         if (!machine_guest_stopped(m)) {
@@ -316,6 +377,8 @@ static int cmd_run(int argc, char **argv)
         {"send", required_argument, NULL, 'S'}, {"pcap-in", required_argument, NULL, 'N'},
         {"pcap-out", required_argument, NULL, 'O'},
         {"pcap-stack", required_argument, NULL, 'K'},
+        {"disk", required_argument, NULL, 'k'},
+        {"checkpoint-every", required_argument, NULL, 'C'},
         {NULL, 0, NULL, 0},
     };
     RunArgs a = {.ram_mib = 128, .iommu_mode = "strict"};
@@ -386,6 +449,12 @@ static int cmd_run(int argc, char **argv)
         case 'N': a.pcap_in = optarg; a.ifup = 1; break;
         case 'O': a.pcap_out = optarg; break;
         case 'K': a.pcap_stack = optarg; break;
+        case 'k': a.disk = optarg; break;
+        case 'C':
+            if (parse_u64("--checkpoint-every", optarg, 1, 3600000, &a.ckpt_ms)) {
+                return EXIT_USAGE;
+            }
+            break;
         case 'h': fputs(sluice_usage, stdout); return 0;
         case ':': return usage_error("%s: needs a value", argv[optind - 1]);
         default: return usage_error("run: unknown option %s", argv[optind - 1]);
@@ -393,6 +462,33 @@ static int cmd_run(int argc, char **argv)
     }
     if (optind < argc) {
         return usage_error("run: unexpected argument %s", argv[optind]);
+    }
+    a.restart = !strcmp(argv[0], "restart");
+    if (a.restart) {
+        SlError e = {{0}};
+        uint64_t seq = 0;
+
+        if (!a.disk) {
+            return usage_error("%s", "restart: --disk IMG is required");
+        }
+        if (a.driver || a.send || a.pcap_in) {
+            return usage_error("%s", "restart: the driver and its traffic come from the checkpoint "
+                               "(no --driver, --send or --pcap-in)");
+        }
+        if (persist_open(a.disk, &a.persist, &e) != 0 ||
+            persist_restart_config(a.persist, &a.pcfg, &seq, &e) != 0) {
+            print_error(NULL, &e);
+            persist_close(a.persist);
+            return EXIT_HOST;
+        }
+        fprintf(stderr, "sluice: restart: from checkpoint %llu of %s (driver %s on %s)\n",
+                (unsigned long long)seq, a.disk, a.pcfg.driver, a.pcfg.device);
+        a.driver = a.pcfg.driver;
+        a.device = a.pcfg.device[0] ? a.pcfg.device : NULL;
+        a.iommu_mode = a.pcfg.iommu[0] ? a.pcfg.iommu : "strict";
+        a.ram_mib = a.pcfg.ram_mib;
+        a.ifup = a.pcfg.ifup;
+        a.abi = a.pcfg.abi[0] ? a.pcfg.abi : NULL;
     }
     if (!a.driver) {
         return usage_error("%s", "run: --driver NAME|PATH is required");
@@ -417,7 +513,22 @@ static int cmd_run(int argc, char **argv)
         a.device = nm ? nm->name : "rtl8139";
     }
     if (open_image(a.abi, &img) != 0 || resolve_driver(&img, a.driver, path, sizeof(path)) != 0) {
+        persist_close(a.persist);
         return EXIT_HOST;
+    }
+    if (a.disk && !a.restart) {
+        SlError e = {{0}};
+
+        if (persist_open(a.disk, &a.persist, &e) != 0) {
+            print_error("--disk", &e);
+            return EXIT_HOST;
+        }
+        snprintf(a.pcfg.abi, sizeof(a.pcfg.abi), "%s", img.abi);
+        snprintf(a.pcfg.driver, sizeof(a.pcfg.driver), "%s", path);
+        snprintf(a.pcfg.device, sizeof(a.pcfg.device), "%s", a.device);
+        snprintf(a.pcfg.iommu, sizeof(a.pcfg.iommu), "%s", a.iommu_mode);
+        a.pcfg.ram_mib = a.ram_mib;
+        a.pcfg.ifup = a.ifup;
     }
     if (a.trace_path) {
         /* Written beside the target and renamed at the end: the user never
@@ -430,6 +541,7 @@ static int cmd_run(int argc, char **argv)
         }
     }
     rc = run_machine(&a, &img, path, trace);
+    persist_close(a.persist);
     if (trace) {
         /* A run that stopped in the guest keeps its trace (it leads to the
          * stop); a host error leaves nothing behind. */
@@ -513,6 +625,9 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "images")) {
         return cmd_images(argc - 1, argv + 1);
+    }
+    if (!strcmp(argv[1], "restart")) {
+        return cmd_run(argc - 1, argv + 1);
     }
     if (!strcmp(argv[1], "disk")) {
         return disk_cmd_main(argc - 1, argv + 1);

@@ -93,6 +93,16 @@ static uint64_t kio_map_bar(Kernel *k, unsigned dev, int bar, uint64_t len)
     return va;
 }
 
+int kio_remap(Kernel *k, unsigned idx, SlError *e)
+{
+    KIomap *m = &k->iomaps[idx];
+    uint64_t maplen = (m->len + KMEM_PAGE_SIZE - 1) & ~(KMEM_PAGE_SIZE - 1);
+
+    k->iomap_wires[idx] = (KIomapWire){.k = k, .idx = idx};
+    return vcpu_map_mmio(k->cpu, m->va, maplen, kio_mmio_read, kio_mmio_write,
+                         &k->iomap_wires[idx], e);
+}
+
 static int kio_dev_index(Kernel *k, uint64_t pdev)
 {
     for (unsigned i = 0; i < k->npci_devices; i++) {

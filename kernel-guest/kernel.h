@@ -188,6 +188,23 @@ uint64_t kernel_time_ns(const Kernel *k);
  * interface ifname: ndo_start_xmit runs when the queue is awake.  0,
  * -ENODEV, -EINVAL (size) or -ENOSPC (the host's queue is full). */
 int kernel_netdev_xmit(Kernel *k, const char *ifname, const uint8_t *frame, size_t len);
+/* The kernel's bookkeeping as one blob (kernel_state.c): everything but
+ * guest RAM and wiring.  Restore into a kernel booted with the same
+ * configuration that has loaded the same modules in the same order and
+ * not run them; then kernel_state_remap() maps device memory again. */
+size_t kernel_state_size(const Kernel *k);
+long kernel_state_save(const Kernel *k, void *buf, size_t cap);
+int kernel_state_restore(Kernel *k, const void *buf, size_t len, SlError *e);
+int kernel_state_remap(Kernel *k, SlError *e);
+/* Guest-physical pages: count, whether one is in use, its bytes. */
+uint64_t kernel_ram_pages(const Kernel *k);
+bool kernel_ram_page_used(const Kernel *k, uint64_t pfn);
+/* Frames pinned for a device's DMA now (IOMMU mappings), as
+ * (device index, pfn) pairs through fn; returns how many. */
+unsigned kernel_dma_pinned_frames(Kernel *k, void (*fn)(void *opaque, const char *dev,
+                                                        uint64_t iova, uint64_t pfn),
+                                  void *opaque);
+
 /* The interface's counters as its driver keeps them (dev_get_stats:
  * ndo_get_stats64, ndo_get_stats or dev->stats). */
 typedef struct KernelIfStats {

@@ -207,6 +207,9 @@ void kernel_advance_time(Kernel *k, uint64_t ns);
 /* kapi_lock.c: reports sleeping while atomic, as Linux's might_sleep(). */
 void kernel_might_sleep(Kernel *k, const char *fn);
 
+/* kapi_io.c: maps live iomap idx into the vCPU again (after a restore). */
+int kio_remap(Kernel *k, unsigned idx, SlError *e);
+
 /* kapi_pci.c: enumerate the bus at boot (reads config space like Linux). */
 int kpci_enumerate(Kernel *k, SlError *e);
 /* kapi_pci.c: unbinds everything a module's drivers bound (module exit). */

@@ -1,0 +1,398 @@
+/*
+ * emu/persist.c: checkpoints of the machine on the checkpointing disk and
+ * restarts from them (see persist.h).
+ */
+#include "emu/persist.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/ckdisk.h"
+#include "devices/pci.h"
+#include "emu/disk_cmd.h"
+#include "iommu/iommu.h"
+#include "kernel-guest/kernel.h"
+#include "kernel-guest/pk_cache.h"
+#include "kernel-guest/pk_ckpt.h"
+#include "kernel-guest/pk_object.h"
+#include "kernel-guest/pk_store.h"
+
+#define PERSIST_STATE_MAGIC 0x54534c53u   /* "SLST" */
+#define PERSIST_MAX_STATE_PAGES 0xc00u    /* OIDs 0x200..0xdff */
+
+struct Persist {
+    CkDisk *disk;
+    PkBlockDev dev;
+    PkStore *store;
+    uint8_t *frames;
+    uint32_t nframes;
+    PkCkpt *ck;
+    uint8_t *mirror;             /* RAM as of the last checkpoint */
+    uint64_t mirror_size;
+    uint64_t state_pages;        /* state pages written by the last checkpoint */
+};
+
+int persist_open(const char *img, Persist **out, SlError *e)
+{
+    Persist *p = calloc(1, sizeof(*p));
+    PkStoreConfig sc;
+    int err;
+
+    *out = NULL;
+    if (!p) {
+        return sl_error(e, -ENOMEM, "persist: out of memory");
+    }
+    err = ckdisk_open(img, true, &p->disk, e);
+    if (err) {
+        free(p);
+        return err;
+    }
+    disk_cmd_blockdev(p->disk, &p->dev);
+    /* Frames for every page a checkpoint may hold: RAM (up to 4 GiB) and
+     * state; host memory is touched only where objects live. */
+    p->nframes = 1u << 20;
+    p->frames = calloc(p->nframes, PK_PAGE_SIZE);
+    sc = (PkStoreConfig){.frames = p->frames, .nframes = p->nframes,
+                         .max_objects = p->nframes, .max_banks = 4};
+    err = p->frames ? pk_store_new(&sc, &p->store, e) : sl_error(e, -ENOMEM, "persist: out of memory");
+    err = err ? err : pk_ckpt_open(&p->dev, p->store, &p->ck, e);
+    if (err) {
+        persist_close(p);
+        return err;
+    }
+    *out = p;
+    return 0;
+}
+
+void persist_close(Persist *p)
+{
+    if (!p) {
+        return;
+    }
+    pk_ckpt_free(p->ck);
+    pk_store_free(p->store);
+    free(p->frames);
+    free(p->mirror);
+    if (p->disk) {
+        ckdisk_close(p->disk);
+    }
+    free(p);
+}
+
+/* Writes one page object (dirty), replacing what the store had. */
+static int persist_put(Persist *p, PkOid oid, const uint8_t *page)
+{
+    PkObjImage img = {.oid = oid, .type = PK_OBJ_PAGE, .count = 0, .data = page,
+                      .len = PK_PAGE_SIZE};
+    int32_t idx;
+    int err = pk_store_install(p->store, &img);
+
+    if (err) {
+        return err;
+    }
+    idx = pk_object_find(p->store, oid);
+    if (idx < 0) {
+        return -EIO;
+    }
+    pk_object_mark_dirty(p->store, idx);
+    return 0;
+}
+
+/* The state blob: kernel, IOMMU, PCI configuration spaces. */
+static int persist_state(Machine *m, uint8_t **out, size_t *len)
+{
+    Kernel *k = machine_kernel(m);
+    Iommu *mmu = machine_iommu(m);
+    PciBus *bus = machine_bus(m);
+    size_t ks = kernel_state_size(k), is = iommu_state_size(mmu), ps = pci_bus_state_size(bus);
+    uint64_t hdr[4];
+    uint8_t *buf = malloc(sizeof(hdr) + ks + is + ps);
+    long kl, il;
+
+    if (!buf) {
+        return -ENOMEM;
+    }
+    kl = kernel_state_save(k, buf + sizeof(hdr), ks);
+    il = iommu_state_save(mmu, buf + sizeof(hdr) + (size_t)(kl > 0 ? kl : 0), is);
+    if (kl < 0 || il < 0) {
+        free(buf);
+        return -EIO;
+    }
+    pci_bus_state_save(bus, buf + sizeof(hdr) + (size_t)kl + (size_t)il);
+    hdr[0] = PERSIST_STATE_MAGIC;
+    hdr[1] = (uint64_t)kl;
+    hdr[2] = (uint64_t)il;
+    hdr[3] = ps;
+    memcpy(buf, hdr, sizeof(hdr));
+    *out = buf;
+    *len = sizeof(hdr) + (size_t)kl + (size_t)il + ps;
+    return 0;
+}
+
+static void persist_config_text(const PersistConfig *c, uint8_t page[PK_PAGE_SIZE])
+{
+    char *t = (char *)page;
+    int n;
+
+    memset(page, 0, PK_PAGE_SIZE);
+    n = snprintf(t, PK_PAGE_SIZE, "sluice-checkpoint 1\nabi=%.63s\ndevice=%.31s\niommu=%.15s\n"
+                 "ram_mib=%llu\nifup=%d\n", c->abi, c->device, c->iommu,
+                 (unsigned long long)c->ram_mib, c->ifup);
+    if (n > 0 && (size_t)n + strlen(c->driver) + 9 < PK_PAGE_SIZE) {
+        memcpy(t + n, "driver=", 7);
+        memcpy(t + n + 7, c->driver, strlen(c->driver));
+        t[n + 7 + strlen(c->driver)] = '\n';
+    }
+}
+
+int persist_checkpoint(Persist *p, Machine *m, const PersistConfig *cfg, SlError *e)
+{
+    static const uint8_t zero[PK_PAGE_SIZE];
+    Kernel *k = machine_kernel(m);
+    uint8_t page[PK_PAGE_SIZE], *state = NULL, *ram;
+    uint64_t ram_size, pages;
+    size_t slen;
+    int err;
+
+    kernel_ram(k, (void **)&ram, &ram_size);
+    pages = ram_size / PK_PAGE_SIZE;
+    if (PERSIST_RAM_OID + pages > p->nframes) {
+        return sl_error(e, -EINVAL, "checkpoint: %llu MiB of guest RAM is more than a checkpoint holds",
+                        (unsigned long long)(ram_size >> 20));
+    }
+    if (!p->mirror) {
+        p->mirror = calloc(1, ram_size);
+        p->mirror_size = ram_size;
+        if (!p->mirror) {
+            return sl_error(e, -ENOMEM, "checkpoint: out of memory");
+        }
+    }
+    /* Pages that changed since the last checkpoint (all-zero pages were
+     * never stored: the mirror starts zeroed). */
+    for (uint64_t pfn = 0; pfn < pages; pfn++) {
+        const uint8_t *now = ram + pfn * PK_PAGE_SIZE;
+        uint8_t *was = p->mirror + pfn * PK_PAGE_SIZE;
+
+        if (!memcmp(now, was, PK_PAGE_SIZE)) {
+            continue;
+        }
+        err = persist_put(p, PERSIST_RAM_OID + pfn, now);
+        if (err) {
+            return sl_error(e, err, "checkpoint: cannot store RAM page 0x%llx", (unsigned long long)pfn);
+        }
+        memcpy(was, now, PK_PAGE_SIZE);
+    }
+    err = persist_state(m, &state, &slen);
+    if (err) {
+        return sl_error(e, err, "checkpoint: cannot save the machine state");
+    }
+    if ((slen + PK_PAGE_SIZE - 1) / PK_PAGE_SIZE > PERSIST_MAX_STATE_PAGES) {
+        free(state);
+        return sl_error(e, -E2BIG, "checkpoint: machine state of %zu bytes is too large", slen);
+    }
+    for (size_t off = 0, i = 0; off < slen; off += PK_PAGE_SIZE, i++) {
+        size_t n = slen - off < PK_PAGE_SIZE ? slen - off : PK_PAGE_SIZE;
+
+        memset(page, 0, sizeof(page));
+        memcpy(page, state + off, n);
+        err = persist_put(p, PERSIST_STATE_OID + i, page);
+        if (err) {
+            free(state);
+            return sl_error(e, err, "checkpoint: cannot store state page %zu", i);
+        }
+    }
+    /* State pages past the end of a shorter blob become zero. */
+    for (uint64_t i = (slen + PK_PAGE_SIZE - 1) / PK_PAGE_SIZE; i < p->state_pages; i++) {
+        persist_put(p, PERSIST_STATE_OID + i, zero);
+    }
+    p->state_pages = (slen + PK_PAGE_SIZE - 1) / PK_PAGE_SIZE;
+    free(state);
+    persist_config_text(cfg, page);
+    err = persist_put(p, PERSIST_CONFIG_OID, page);
+    if (err) {
+        return sl_error(e, err, "checkpoint: cannot store the configuration");
+    }
+    return pk_ckpt_checkpoint(p->ck, e);
+}
+
+/* A page object's bytes from the store (0, or -ENOENT). */
+static int persist_get(Persist *p, PkOid oid, uint8_t *out)
+{
+    int32_t idx = pk_object_find(p->store, oid);
+
+    if (idx < 0 || p->store->obj[idx].type != PK_OBJ_PAGE) {
+        return -ENOENT;
+    }
+    pk_cache_begin_op(p->store);
+    if (pk_cache_resolve(p->store, oid, &idx) != 0) {
+        return -EIO;
+    }
+    memcpy(out, pk_object_frame_data(p->store, p->store->obj[idx].frame), PK_PAGE_SIZE);
+    return 0;
+}
+
+int persist_restart_config(Persist *p, PersistConfig *cfg, uint64_t *seq, SlError *e)
+{
+    PkCkptRestartInfo info;
+    uint8_t page[PK_PAGE_SIZE + 1];
+    char *line, *save = NULL;
+    int err = pk_ckpt_restart(p->ck, PK_CKPT_EAGER, &info, e);
+
+    if (err) {
+        return err;
+    }
+    *seq = info.seq;
+    if (persist_get(p, PERSIST_CONFIG_OID, page) != 0) {
+        return sl_error(e, -ENOENT, "%s: no checkpoint of a sluice run in it (seq %llu)",
+                        ckdisk_path(p->disk), (unsigned long long)info.seq);
+    }
+    page[PK_PAGE_SIZE] = 0;
+    memset(cfg, 0, sizeof(*cfg));
+    for (line = strtok_r((char *)page, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (!strncmp(line, "abi=", 4)) {
+            snprintf(cfg->abi, sizeof(cfg->abi), "%s", line + 4);
+        } else if (!strncmp(line, "driver=", 7)) {
+            snprintf(cfg->driver, sizeof(cfg->driver), "%s", line + 7);
+        } else if (!strncmp(line, "device=", 7)) {
+            snprintf(cfg->device, sizeof(cfg->device), "%s", line + 7);
+        } else if (!strncmp(line, "iommu=", 6)) {
+            snprintf(cfg->iommu, sizeof(cfg->iommu), "%s", line + 6);
+        } else if (!strncmp(line, "ram_mib=", 8)) {
+            cfg->ram_mib = strtoull(line + 8, NULL, 10);
+        } else if (!strncmp(line, "ifup=", 5)) {
+            cfg->ifup = atoi(line + 5);
+        }
+    }
+    if (!cfg->driver[0] || !cfg->ram_mib) {
+        return sl_error(e, -EINVAL, "%s: checkpoint configuration: expected driver= and ram_mib=",
+                        ckdisk_path(p->disk));
+    }
+    return 0;
+}
+
+typedef struct PersistPinned {
+    FILE *out;
+    unsigned n;
+    uint64_t first_iova, first_pfn, run;
+    char dev[16];
+} PersistPinned;
+
+static void persist_pinned_flush(PersistPinned *pp)
+{
+    if (pp->run) {
+        fprintf(pp->out, "sluice: restart:   %s: IOVA 0x%llx -> pfn 0x%llx, %llu page%s\n", pp->dev,
+                (unsigned long long)pp->first_iova, (unsigned long long)pp->first_pfn,
+                (unsigned long long)pp->run, pp->run == 1 ? "" : "s");
+    }
+    pp->run = 0;
+}
+
+static void persist_pinned(void *opaque, const char *dev, uint64_t iova, uint64_t pfn)
+{
+    PersistPinned *pp = opaque;
+
+    if (pp->run && !strcmp(pp->dev, dev) && iova == pp->first_iova + pp->run * PK_PAGE_SIZE &&
+        pfn == pp->first_pfn + pp->run) {
+        pp->run++;
+    } else {
+        persist_pinned_flush(pp);
+        snprintf(pp->dev, sizeof(pp->dev), "%s", dev);
+        pp->first_iova = iova;
+        pp->first_pfn = pfn;
+        pp->run = 1;
+    }
+    pp->n++;
+}
+
+int persist_restart_machine(Persist *p, Machine *m, FILE *out, SlError *e)
+{
+    Kernel *k = machine_kernel(m);
+    PciBus *bus = machine_bus(m);
+    uint8_t *ram, *state = NULL, page[PK_PAGE_SIZE];
+    uint64_t ram_size, hdr[4], restored = 0;
+    size_t cap = 0, len = 0;
+    PersistPinned pp = {.out = out};
+    int err;
+
+    kernel_ram(k, (void **)&ram, &ram_size);
+    /* The state blob first: nothing is changed unless it is whole. */
+    for (uint64_t i = 0; i < PERSIST_MAX_STATE_PAGES; i++) {
+        if (persist_get(p, PERSIST_STATE_OID + i, page) != 0) {
+            break;
+        }
+        if (len + PK_PAGE_SIZE > cap) {
+            uint8_t *n = realloc(state, cap = cap ? cap * 2 : 1u << 20);
+
+            if (!n) {
+                free(state);
+                return sl_error(e, -ENOMEM, "restart: out of memory");
+            }
+            state = n;
+        }
+        memcpy(state + len, page, PK_PAGE_SIZE);
+        len += PK_PAGE_SIZE;
+    }
+    if (len < sizeof(hdr)) {
+        free(state);
+        return sl_error(e, -EINVAL, "restart: the checkpoint has no machine state");
+    }
+    memcpy(hdr, state, sizeof(hdr));
+    if (hdr[0] != PERSIST_STATE_MAGIC || sizeof(hdr) + hdr[1] + hdr[2] + hdr[3] > len ||
+        hdr[3] != pci_bus_state_size(bus)) {
+        free(state);
+        return sl_error(e, -EINVAL, "restart: machine state: bad header or sizes");
+    }
+    err = kernel_state_restore(k, state + sizeof(hdr), hdr[1], e);
+    err = err ? err : iommu_state_restore(machine_iommu(m), state + sizeof(hdr) + hdr[1], hdr[2], e);
+    if (err) {
+        free(state);
+        return err;
+    }
+    pci_bus_state_restore(bus, state + sizeof(hdr) + hdr[1] + hdr[2]);
+    free(state);
+    /* Guest RAM: stored pages back, the rest zero (never stored = zero). */
+    for (uint64_t pfn = 0; pfn < ram_size / PK_PAGE_SIZE; pfn++) {
+        uint8_t *dst = ram + pfn * PK_PAGE_SIZE;
+
+        if (persist_get(p, PERSIST_RAM_OID + pfn, dst) == 0) {
+            restored++;
+        } else {
+            memset(dst, 0, PK_PAGE_SIZE);
+        }
+    }
+    err = kernel_state_remap(k, e);
+    if (err) {
+        return err;
+    }
+    /* The device starts from reset; it learns bus mastering and decode
+     * again from its command register, as after firmware set it up. */
+    for (int devfn = pci_bus_next_devfn(bus, 0); devfn >= 0;
+         devfn = pci_bus_next_devfn(bus, (unsigned)devfn + 1)) {
+        pci_config_write(bus, (unsigned)devfn, PCI_COMMAND,
+                         pci_config_read(bus, (unsigned)devfn, PCI_COMMAND, 2), 2);
+    }
+    fprintf(out, "sluice: restart: %llu RAM pages, the kernel's bookkeeping, the IOMMU and PCI "
+            "configuration restored; the device was reset (a device does not checkpoint)\n",
+            (unsigned long long)restored);
+    pp.out = NULL;
+    {
+        FILE *sink = fopen("/dev/null", "w");
+
+        pp.out = sink;
+        kernel_dma_pinned_frames(k, persist_pinned, &pp);
+        persist_pinned_flush(&pp);
+        if (sink) {
+            fclose(sink);
+        }
+    }
+    if (pp.n) {
+        fprintf(out, "sluice: restart: %u page%s pinned for device DMA at the checkpoint could "
+                "not be restored for the device (their bytes are as of the checkpoint; the device "
+                "has forgotten them):\n", pp.n, pp.n == 1 ? " was" : "s were");
+        pp = (PersistPinned){.out = out};
+        kernel_dma_pinned_frames(k, persist_pinned, &pp);
+        persist_pinned_flush(&pp);
+    }
+    return 0;
+}
