@@ -322,6 +322,7 @@ static const char *cli_example_value(const char *metavar)
         {"MODEL", "none"},        {"FILE", "trace.txt"},     {"N", "5000"},
         {"MIB", "64"},            {"MODE", "lazy"},          {"BYTES", "64K"},
         {"FILE.json", "report.json"}, {"MS", "100"},        {"FILE.pcap", "in.pcap"},
+        {"IMG", "disk.img"},
     };
 
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
