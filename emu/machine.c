@@ -434,9 +434,17 @@ int machine_init_modules(Machine *m)
 int machine_ifup(Machine *m)
 {
     int err = kernel_netdev_open_all(m->kernel);
+    KernelEthtool et;
 
     if (!err && m->net) {
         netsim_start(m->net, kernel_time_ns(m->kernel));
+    }
+    /* What ethtool would say about it, from the driver's ethtool_ops. */
+    if (!err && kernel_netdev_ethtool(m->kernel, "eth0", &et) == 0) {
+        fprintf(stderr, "sluice: eth0: ethtool: driver %s version %s bus-info %s link %s\n",
+                et.driver[0] ? et.driver : "?", et.version[0] ? et.version : "?",
+                et.bus_info[0] ? et.bus_info : "?",
+                et.link < 0 ? "unknown" : et.link ? "yes" : "no");
     }
     return err;
 }

@@ -756,3 +756,52 @@ int kernel_netdev_stats(Kernel *k, const char *ifname, KernelIfStats *out)
     kmem_kfree(&k->mem, buf);
     return 0;
 }
+
+/* What `ethtool -i IF` and `ethtool IF` show, through the driver's own
+ * ethtool_ops: get_drvinfo, get_link (each if the driver has it). */
+int kernel_netdev_ethtool(Kernel *k, const char *ifname, KernelEthtool *out)
+{
+    KNetdev *n = knet_find_name(k, ifname);
+    long sz = btf_layout_sizeof(k->btf, "ethtool_drvinfo");
+    uint64_t dev, ops, fn, buf, link = 0;
+    int mod;
+
+    memset(out, 0, sizeof(*out));
+    out->link = -1;
+    if (!n || sz <= 0) {
+        return -ENODEV;
+    }
+    dev = n->dev;
+    ops = kernel_field_read(k, dev, "net_device", "ethtool_ops");
+    if (!ops) {
+        return -EOPNOTSUPP;
+    }
+    fn = kernel_field_read(k, ops, "ethtool_ops", "get_drvinfo");
+    if (fn && (buf = kmem_kmalloc(&k->mem, (uint64_t)sz, 16, true)) != 0) {
+        uint64_t args[2] = {dev, buf};
+
+        mod = kernel_module_of(k, fn);
+        k->rtnl_depth++;
+        if (kernel_call(k, mod, KERNEL_PHASE_RUN, fn, args, 2, NULL) != 0) {
+            return -EFAULT;
+        }
+        k->rtnl_depth--;
+        kernel_read_str(k, buf + (uint64_t)btf_layout_offsetof(k->btf, "ethtool_drvinfo", "driver"),
+                        out->driver, sizeof(out->driver));
+        kernel_read_str(k, buf + (uint64_t)btf_layout_offsetof(k->btf, "ethtool_drvinfo", "version"),
+                        out->version, sizeof(out->version));
+        kernel_read_str(k, buf + (uint64_t)btf_layout_offsetof(k->btf, "ethtool_drvinfo", "bus_info"),
+                        out->bus_info, sizeof(out->bus_info));
+        kmem_kfree(&k->mem, buf);
+    }
+    fn = kernel_field_read(k, ops, "ethtool_ops", "get_link");
+    if (fn) {
+        k->rtnl_depth++;
+        if (kernel_call(k, kernel_module_of(k, fn), KERNEL_PHASE_RUN, fn, &dev, 1, &link) != 0) {
+            return -EFAULT;
+        }
+        k->rtnl_depth--;
+        out->link = (int)(uint32_t)link != 0;
+    }
+    return 0;
+}

@@ -213,6 +213,14 @@ typedef struct KernelIfStats {
 } KernelIfStats;
 int kernel_netdev_stats(Kernel *k, const char *ifname, KernelIfStats *out);
 
+/* The driver's own answers to `ethtool -i` and `ethtool` (get_drvinfo,
+ * get_link); link is -1 when the driver has no get_link. */
+typedef struct KernelEthtool {
+    char driver[32], version[32], bus_info[32];
+    int link;
+} KernelEthtool;
+int kernel_netdev_ethtool(Kernel *k, const char *ifname, KernelEthtool *out);
+
 /* The MAC address of interface ifname (0, or -ENODEV). */
 int kernel_netdev_mac(Kernel *k, const char *ifname, uint8_t mac[6]);
 
