@@ -55,8 +55,11 @@
  * reserved one ends in MERR), ASTRP_RCV, runt accept, look-ahead packet
  * processing, magic packet, LED pins, the bus timer, CSR72/74 (read 0),
  * BABL beyond refusing to send a frame longer than 1518 bytes.
+ *
+ * This file: registers, resets, the bus interface and the snapshot; the
+ * init block, the rings, transmit and receive are in pcnet_ring.c.
  */
-#include "devices/pcnet.h"
+#include "devices/pcnet_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -65,10 +68,6 @@
 #define PCNET_CLASS 0x020000
 #define PCNET_REVISION 0x10
 #define PCNET_CHIP_ID 0x02621003u     /* CSR89:CSR88: part 2621h, AMD 003h */
-#define PCNET_NUM_BCRS 40
-#define PCNET_FRAME_MAX 1518          /* with FCS */
-#define PCNET_TX_BUF 2048
-#define PCNET_RING_MAX 512            /* 32-bit styles; 128 in style 0 */
 
 /* I/O offsets. */
 enum {
@@ -78,72 +77,6 @@ enum {
     PCNET_DWIO_BDP = 0x1c,
 };
 
-/* CSR0. */
-#define CSR0_ERR 0x8000
-#define CSR0_BABL 0x4000
-#define CSR0_CERR 0x2000
-#define CSR0_MISS 0x1000
-#define CSR0_MERR 0x0800
-#define CSR0_RINT 0x0400
-#define CSR0_TINT 0x0200
-#define CSR0_IDON 0x0100
-#define CSR0_INTR 0x0080
-#define CSR0_IENA 0x0040
-#define CSR0_RXON 0x0020
-#define CSR0_TXON 0x0010
-#define CSR0_TDMD 0x0008
-#define CSR0_STOP 0x0004
-#define CSR0_STRT 0x0002
-#define CSR0_INIT 0x0001
-#define CSR0_W1C 0x7f00
-
-#define CSR3_WMASK 0x5f7c             /* masks, DXSUFLO, LAPPEN, DXMT2PD, EMBA, BSWP */
-#define CSR3_DXSUFLO 0x0040
-
-#define CSR4_TXDPOLL 0x1000
-#define CSR4_APAD_XMT 0x0800
-#define CSR4_MFCO 0x0200
-#define CSR4_MFCOM 0x0100
-#define CSR4_UINTCMD 0x0080
-#define CSR4_UINT 0x0040
-#define CSR4_TXSTRT 0x0008
-#define CSR4_W1C 0x026a               /* MFCO UINT RCVCCO TXSTRT JAB */
-#define CSR4_WMASK 0x7d15
-#define CSR4_DEFAULT 0x0115
-
-#define CSR5_TOKINTD 0x8000
-#define CSR5_LTINTEN 0x4000
-#define CSR5_SPND 0x0001
-#define CSR5_WMASK 0xc46f
-#define CSR5_W1C 0x0890               /* SINT EXDINT MPINT: never set here */
-
-#define CSR15_PROM 0x8000
-#define CSR15_DRCVBC 0x4000
-#define CSR15_DRCVPA 0x2000
-#define CSR15_INTL 0x0040
-#define CSR15_DXMTFCS 0x0008
-#define CSR15_LOOP 0x0004
-#define CSR15_DTX 0x0002
-#define CSR15_DRX 0x0001
-
-#define CSR80_DEFAULT 0x1410
-
-/* Descriptor flags: the upper 16 bits of TMD1/RMD1. */
-#define DESC_OWN 0x8000
-#define DESC_ERR 0x4000
-#define TMD_ADD_FCS 0x2000
-#define TMD_LTINT 0x1000              /* MORE when LTINTEN is clear */
-#define TMD_ONE 0x0800
-#define TMD_DEF 0x0400
-#define RMD_BUFF 0x0400
-#define DESC_STP 0x0200
-#define DESC_ENP 0x0100
-#define RMD_PAM 0x0040
-#define RMD_LAFM 0x0020
-#define RMD_BAM 0x0010
-#define TMD2_BUFF 0x80000000u
-#define TMD2_UFLO 0x40000000u
-
 #define BCR2_DEFAULT 0x0002           /* ASEL */
 #define BCR4_LNKSTE 0x0040
 #define BCR4_LEDOUT 0x8000
@@ -152,67 +85,7 @@ enum {
 #define BCR20_SSIZE32 0x0100
 #define BCR20_CSRPCNET 0x0200
 
-/*
- * Everything the two resets restore and the snapshot carries.  Widest
- * first, explicit padding: saved as raw bytes, must compare bit-identical.
- */
-typedef struct PcnetRegs {
-    uint64_t next_poll_ns;        /* virtual time of the next transmit poll */
-    uint32_t iadr;                /* CSR2:CSR1 */
-    uint32_t rdra, tdra;          /* ring bases from the init block */
-    uint16_t csr0;                /* without ERR and INTR (computed) */
-    uint16_t csr3, csr4, csr5, csr15, csr80, csr112, csr114, csr124;
-    uint16_t ladrf[4];            /* CSR8-11 */
-    uint16_t padr[3];             /* CSR12-14 */
-    uint16_t rlen, tlen;          /* descriptors in each ring */
-    uint16_t rx_idx, tx_idx;      /* the chip's current descriptors */
-    uint16_t rap;
-    uint16_t bcr[PCNET_NUM_BCRS];
-    uint8_t dwio;                 /* double-word I/O mode */
-    uint8_t pad[9];               /* explicit, always zero */
-} PcnetRegs;
-
-_Static_assert(sizeof(PcnetRegs) == 8 + 12 + 2 * (9 + 4 + 3 + 5 + PCNET_NUM_BCRS) + 10,
-               "PcnetRegs has no hidden padding");
-
-struct Pcnet {
-    /* Wiring: set by pcnet_new(), never touched by the guest. */
-    PciBus *bus;
-    unsigned devfn;
-    DmaPort *dma;
-    IrqLine irq;
-    NetPort net;
-    /* PCI_COMMAND_MASTER as config space last said (the command register
-     * lives in the function itself): latched on every config write and on
-     * restore, so a DMA needs no traced config read. */
-    int master;
-    /* Non-volatile: the EEPROM image the APROM shows; survives resets. */
-    uint8_t aprom[16];
-    /* Guest-visible registers: exactly what pcnet_reset() restores. */
-    PcnetRegs r;
-};
-
-/* One descriptor in the 32-bit (SWSTYLE 2) view, whatever the style. */
-typedef struct PcnetDesc {
-    uint32_t addr;                /* buffer */
-    uint16_t bcnt;                /* ONES | two's complement byte count */
-    uint16_t flags;               /* OWN ERR ... STP ENP ... */
-    uint32_t misc;                /* TMD2 errors / RMD2 MCNT */
-} PcnetDesc;
-
 /* --- helpers ------------------------------------------------------------ */
-
-static unsigned pcnet_style(const Pcnet *s)
-{
-    return s->r.bcr[20] & 0xff;
-}
-
-static int pcnet_ssize32(const Pcnet *s)
-{
-    unsigned st = pcnet_style(s);
-
-    return st == 1 || st == 2 || st == 3;
-}
 
 static uint16_t pcnet_intr_sources(const Pcnet *s)
 {
@@ -238,14 +111,14 @@ static uint16_t pcnet_csr0(const Pcnet *s)
     return v;
 }
 
-static void pcnet_update_irq(Pcnet *s)
+void pcnet_update_irq(Pcnet *s)
 {
     irq_line_set(&s->irq, (s->r.csr0 & CSR0_IENA) && pcnet_intr_sources(s));
 }
 
 /* Bus-master DMA.  A refusal is the chip's memory error: MERR, and the PCI
  * status says the transaction ended in a master abort. */
-static int pcnet_dma(Pcnet *s, int write, uint32_t addr, void *buf, size_t len)
+int pcnet_dma(Pcnet *s, int write, uint32_t addr, void *buf, size_t len)
 {
     int err = -EIO;
 
@@ -258,407 +131,6 @@ static int pcnet_dma(Pcnet *s, int write, uint32_t addr, void *buf, size_t len)
         return -EIO;
     }
     return 0;
-}
-
-static uint16_t pcnet_le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t pcnet_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void pcnet_put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void pcnet_put32(uint8_t *p, uint32_t v)
-{
-    pcnet_put16(p, (uint16_t)v);
-    pcnet_put16(p + 2, (uint16_t)(v >> 16));
-}
-
-/* Reflected CRC-32 (IEEE 802.3), register preset to all ones, no final
- * inversion: the FCS is its complement, the LADRF hash its top six bits. */
-static uint32_t pcnet_crc(const uint8_t *p, size_t len)
-{
-    uint32_t crc = 0xffffffffu;
-
-    for (size_t i = 0; i < len; i++) {
-        crc ^= p[i];
-        for (int b = 0; b < 8; b++) {
-            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
-        }
-    }
-    return crc;
-}
-
-/* Byte count of a BCNT word: 12-bit two's complement, 0 meaning 4096. */
-static unsigned pcnet_bcnt_len(uint16_t bcnt)
-{
-    unsigned n = (0x1000u - (bcnt & 0xfffu)) & 0xfffu;
-
-    return n ? n : 0x1000u;
-}
-
-/* --- descriptors -------------------------------------------------------- */
-
-static uint32_t pcnet_desc_addr(const Pcnet *s, uint32_t base, unsigned idx)
-{
-    return base + idx * (pcnet_ssize32(s) ? 16u : 8u);
-}
-
-/* Reads one descriptor.  Layouts (data sheet, "Descriptor Rings"):
- *   style 2: addr, bcnt, flags, misc;   style 3: misc, bcnt, flags, addr;
- *   style 0: addr[15:0], addr[23:16] + flags[15:8], bcnt, misc[15:0]. */
-static int pcnet_desc_read(Pcnet *s, uint32_t at, PcnetDesc *d)
-{
-    uint8_t b[16];
-
-    if (pcnet_dma(s, 0, at, b, pcnet_ssize32(s) ? 16 : 8)) {
-        return -EIO;
-    }
-    if (!pcnet_ssize32(s)) {
-        d->addr = (s->r.iadr & 0xff000000u) | pcnet_le16(b) | (uint32_t)b[2] << 16;
-        d->flags = (uint16_t)(b[3] << 8);
-        d->bcnt = pcnet_le16(b + 4);
-        d->misc = pcnet_le16(b + 6);
-        return 0;
-    }
-    d->bcnt = pcnet_le16(b + 4);
-    d->flags = pcnet_le16(b + 6);
-    d->addr = pcnet_le32(b + (pcnet_style(s) == 3 ? 8 : 0));
-    d->misc = pcnet_le32(b + (pcnet_style(s) == 3 ? 0 : 8));
-    return 0;
-}
-
-/* Writes back what the chip owns in a descriptor: misc (when asked) before
- * the flags, so the driver never sees OWN clear with a stale count. */
-static int pcnet_desc_write(Pcnet *s, uint32_t at, const PcnetDesc *d, int with_misc, int tx)
-{
-    uint8_t b[4];
-
-    if (!pcnet_ssize32(s)) {
-        uint8_t f = (uint8_t)(d->flags >> 8);
-
-        /* 16-bit TMD3 holds the error bits 31:16 of the 32-bit TMD2. */
-        pcnet_put16(b, (uint16_t)(tx ? d->misc >> 16 : d->misc));
-        if (with_misc && pcnet_dma(s, 1, at + 6, b, 2)) {
-            return -EIO;
-        }
-        return pcnet_dma(s, 1, at + 3, &f, 1);
-    }
-    pcnet_put32(b, d->misc);
-    if (with_misc && pcnet_dma(s, 1, at + (pcnet_style(s) == 3 ? 0 : 8), b, 4)) {
-        return -EIO;
-    }
-    pcnet_put16(b, d->flags);
-    return pcnet_dma(s, 1, at + 6, b, 2);
-}
-
-/* --- initialization ----------------------------------------------------- */
-
-static unsigned pcnet_ring_len(unsigned log2, unsigned max)
-{
-    unsigned n = 1u << (log2 > 9 ? 9 : log2);
-
-    return n > max ? max : n;
-}
-
-/* INIT: the initialization block at IADR (data sheet, "Initialization
- * Block"), 28 bytes with SSIZE32, else 24 with 24-bit ring addresses. */
-static void pcnet_init(Pcnet *s)
-{
-    PcnetRegs *r = &s->r;
-    uint8_t b[28];
-    unsigned st = pcnet_style(s);
-
-    r->csr0 = (uint16_t)((r->csr0 & ~CSR0_STOP) | CSR0_INIT);
-    if (st != 0 && st != 2 && st != 3) {
-        r->csr0 |= CSR0_MERR;      /* ILACC or reserved: not modelled */
-        return;
-    }
-    if (pcnet_ssize32(s)) {
-        if (pcnet_dma(s, 0, r->iadr, b, 28)) {
-            return;
-        }
-        r->rlen = (uint16_t)pcnet_ring_len(b[2] >> 4, PCNET_RING_MAX);
-        r->tlen = (uint16_t)pcnet_ring_len(b[3] >> 4, PCNET_RING_MAX);
-        for (int i = 0; i < 3; i++) {
-            r->padr[i] = pcnet_le16(b + 4 + 2 * i);
-        }
-        for (int i = 0; i < 4; i++) {
-            r->ladrf[i] = pcnet_le16(b + 12 + 2 * i);
-        }
-        r->rdra = pcnet_le32(b + 20);
-        r->tdra = pcnet_le32(b + 24);
-    } else {
-        uint32_t hi = r->iadr & 0xff000000u;
-
-        if (pcnet_dma(s, 0, r->iadr, b, 24)) {
-            return;
-        }
-        for (int i = 0; i < 3; i++) {
-            r->padr[i] = pcnet_le16(b + 2 + 2 * i);
-        }
-        for (int i = 0; i < 4; i++) {
-            r->ladrf[i] = pcnet_le16(b + 8 + 2 * i);
-        }
-        r->rdra = hi | pcnet_le16(b + 16) | (uint32_t)b[18] << 16;
-        r->rlen = (uint16_t)pcnet_ring_len(b[19] >> 5, 128);
-        r->tdra = hi | pcnet_le16(b + 20) | (uint32_t)b[22] << 16;
-        r->tlen = (uint16_t)pcnet_ring_len(b[23] >> 5, 128);
-    }
-    r->csr15 = pcnet_le16(b);
-    r->rx_idx = 0;
-    r->tx_idx = 0;
-    r->csr0 |= CSR0_IDON;
-}
-
-/* --- transmit ----------------------------------------------------------- */
-
-static int pcnet_rx_frame(Pcnet *s, const uint8_t *frame, size_t len);
-
-static int pcnet_tx_active(const Pcnet *s)
-{
-    return (s->r.csr0 & CSR0_TXON) && !(s->r.csr5 & CSR5_SPND);
-}
-
-static int pcnet_rx_active(const Pcnet *s)
-{
-    return (s->r.csr0 & CSR0_RXON) && !(s->r.csr5 & CSR5_SPND);
-}
-
-
-/* The frame leaves (or loops back): the NetPort gets it without FCS. */
-static void pcnet_tx_send(Pcnet *s, uint8_t *frame, size_t len, uint16_t stp_flags)
-{
-    int fcs_in_buffer = (s->r.csr15 & CSR15_DXMTFCS) && !(stp_flags & TMD_ADD_FCS);
-
-    s->r.csr4 |= CSR4_TXSTRT;
-    if (fcs_in_buffer) {
-        len = len >= 4 ? len - 4 : 0;
-    } else if ((s->r.csr4 & CSR4_APAD_XMT) && len < NET_PORT_MIN_FRAME) {
-        memset(frame + len, 0, NET_PORT_MIN_FRAME - len);
-        len = NET_PORT_MIN_FRAME;
-    }
-    if (len + 4 > PCNET_FRAME_MAX) {
-        s->r.csr0 |= CSR0_BABL;    /* babble: no station takes it */
-        return;
-    }
-    if (len == 0) {
-        return;                    /* nothing but an FCS: nothing to see */
-    }
-    if (s->r.csr15 & (CSR15_LOOP | CSR15_INTL)) {
-        (void)pcnet_rx_frame(s, frame, len);
-        return;
-    }
-    net_port_tx(&s->net, frame, len);
-}
-
-/* Transmits the frame at the current descriptor.  Returns 1 when the chip
- * should go on to the next descriptor, 0 when the poll ends. */
-static int pcnet_tx_one(Pcnet *s)
-{
-    PcnetRegs *r = &s->r;
-    uint8_t frame[PCNET_TX_BUF];
-    PcnetDesc d[PCNET_RING_MAX + 1];   /* + the one past a full ring */
-    size_t total = 0;
-    unsigned n = 0;
-
-    for (;;) {
-        PcnetDesc *cur = &d[n];
-        size_t len;
-
-        if (n < r->tlen &&
-            pcnet_desc_read(s, pcnet_desc_addr(s, r->tdra, (r->tx_idx + n) % r->tlen), cur)) {
-            return 0;
-        }
-        /* The next descriptor is not the chip's (or the whole ring is one
-         * unfinished frame): before ENP, the FIFO runs dry mid-frame. */
-        if (n == r->tlen || !(cur->flags & DESC_OWN)) {
-            if (n == 0) {
-                return 0;          /* nothing queued */
-            }
-            d[n - 1].flags |= DESC_ERR;
-            d[n - 1].misc |= TMD2_BUFF | TMD2_UFLO;
-            if (!(r->csr3 & CSR3_DXSUFLO)) {
-                r->csr0 &= (uint16_t)~CSR0_TXON;
-            }
-            break;
-        }
-        n++;
-        if (n == 1 && !(cur->flags & DESC_STP)) {
-            break;                 /* not a frame start: handed back unsent */
-        }
-        len = pcnet_bcnt_len(cur->bcnt);
-        if (total < sizeof(frame) &&
-            pcnet_dma(s, 0, cur->addr, frame + total,
-                      len < sizeof(frame) - total ? len : sizeof(frame) - total)) {
-            return 0;
-        }
-        total += len;
-        if (cur->flags & DESC_ENP) {
-            if (total > sizeof(frame)) {
-                r->csr0 |= CSR0_BABL;
-            } else {
-                pcnet_tx_send(s, frame, total, d[0].flags);
-            }
-            break;
-        }
-    }
-    /* Write back, the STP descriptor last: the driver looks at it first. */
-    uint16_t last = d[n - 1].flags;
-    uint16_t keep = (r->csr5 & CSR5_LTINTEN) ? TMD_LTINT : 0;
-
-    for (unsigned i = 1; i <= n; i++) {
-        unsigned k = i % n;        /* 1, 2, ..., n-1, then 0 */
-
-        d[k].flags &= (uint16_t)(~(DESC_OWN | TMD_LTINT | TMD_ONE | TMD_DEF) | keep);
-        if (pcnet_desc_write(s, pcnet_desc_addr(s, r->tdra, (r->tx_idx + k) % r->tlen),
-                             &d[k], (d[k].flags & DESC_ERR) != 0, 1)) {
-            return 0;
-        }
-    }
-    r->tx_idx = (uint16_t)((r->tx_idx + n) % r->tlen);
-    if ((last & DESC_ERR) || ((r->csr5 & CSR5_LTINTEN) ? (last & TMD_LTINT) != 0
-                                                      : !(r->csr5 & CSR5_TOKINTD))) {
-        r->csr0 |= CSR0_TINT;
-    }
-    return pcnet_tx_active(s);
-}
-
-/* One pass over the ring: at most one look at each descriptor. */
-static void pcnet_tx_poll(Pcnet *s)
-{
-    for (unsigned i = 0; i < s->r.tlen && pcnet_tx_active(s); i++) {
-        if (!pcnet_tx_one(s)) {
-            break;
-        }
-    }
-}
-
-/* --- receive ------------------------------------------------------------ */
-
-/* The address filter: the match flags for RMD1, or -1 to discard. */
-static int pcnet_rx_match(const Pcnet *s, const uint8_t *dst)
-{
-    const PcnetRegs *r = &s->r;
-    uint8_t padr[6];
-    int m = 0;
-
-    for (int i = 0; i < 3; i++) {
-        pcnet_put16(padr + 2 * i, r->padr[i]);
-    }
-    if (!(r->csr15 & CSR15_DRCVPA) && memcmp(dst, padr, 6) == 0) {
-        m = RMD_PAM;
-    } else if (dst[0] & 1) {
-        static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-        unsigned h = pcnet_crc(dst, 6) >> 26;
-
-        if (memcmp(dst, bcast, 6) == 0 && !(r->csr15 & CSR15_DRCVBC)) {
-            m = RMD_BAM;
-        } else if (r->ladrf[h >> 4] >> (h & 15) & 1) {
-            m = RMD_LAFM;
-        }
-    }
-    return m || (r->csr15 & CSR15_PROM) ? m : -1;
-}
-
-static void pcnet_rx_missed(Pcnet *s)
-{
-    s->r.csr0 |= CSR0_MISS;
-    if (++s->r.csr112 == 0) {
-        s->r.csr4 |= CSR4_MFCO;
-    }
-}
-
-/* Receives one frame (without FCS, at least a header) into the ring. */
-static int pcnet_rx_frame(Pcnet *s, const uint8_t *frame, size_t len)
-{
-    PcnetRegs *r = &s->r;
-    uint8_t buf[PCNET_FRAME_MAX];
-    PcnetDesc d[PCNET_RING_MAX];
-    int match = pcnet_rx_match(s, frame);
-    size_t need, cap = 0, done = 0;
-    unsigned n = 0;
-
-    if (match < 0) {
-        return 0;
-    }
-    memcpy(buf, frame, len);
-    if (len < NET_PORT_MIN_FRAME) {
-        memset(buf + len, 0, NET_PORT_MIN_FRAME - len);
-        len = NET_PORT_MIN_FRAME;
-    }
-    pcnet_put32(buf + len, ~pcnet_crc(buf, len));
-    need = len + 4;
-    /* Every descriptor of the chain is read before anything is written. */
-    while (cap < need && n < r->rlen) {
-        if (pcnet_desc_read(s, pcnet_desc_addr(s, r->rdra, (r->rx_idx + n) % r->rlen), &d[n])) {
-            return -EIO;
-        }
-        if (!(d[n].flags & DESC_OWN)) {
-            break;
-        }
-        cap += pcnet_bcnt_len(d[n++].bcnt);
-    }
-    if (n == 0) {
-        pcnet_rx_missed(s);
-        return -EAGAIN;
-    }
-    for (unsigned i = 0; i < n; i++) {
-        size_t chunk = pcnet_bcnt_len(d[i].bcnt);
-
-        chunk = chunk < need - done ? chunk : need - done;
-        if (chunk && pcnet_dma(s, 1, d[i].addr, buf + done, chunk)) {
-            return -EIO;
-        }
-        done += chunk;
-    }
-    for (unsigned i = 0; i < n; i++) {
-        d[i].flags = i == 0 ? DESC_STP : 0;
-    }
-    if (cap < need) {
-        /* The next descriptor is not the chip's: the frame is lost. */
-        d[n - 1].flags |= DESC_ERR | RMD_BUFF;
-    } else {
-        d[n - 1].flags |= (uint16_t)(DESC_ENP | match);
-        d[n - 1].misc = (uint32_t)need;        /* MCNT, FCS included */
-    }
-    for (unsigned i = 1; i <= n; i++) {
-        unsigned k = i % n;        /* the STP descriptor last */
-
-        if (pcnet_desc_write(s, pcnet_desc_addr(s, r->rdra, (r->rx_idx + k) % r->rlen), &d[k],
-                             k == n - 1 && cap >= need, 0)) {
-            return -EIO;
-        }
-    }
-    r->rx_idx = (uint16_t)((r->rx_idx + n) % r->rlen);
-    r->csr0 |= CSR0_RINT;
-    return 0;
-}
-
-int pcnet_receive(Pcnet *s, const uint8_t *frame, size_t len)
-{
-    int err;
-
-    if (!frame || len < 14 || len > NET_PORT_MAX_FRAME) {
-        return -EINVAL;
-    }
-    if (!pcnet_rx_active(s)) {
-        return -EAGAIN;
-    }
-    if (s->r.csr15 & (CSR15_LOOP | CSR15_INTL)) {
-        return 0;                  /* in loopback the receiver hears only itself */
-    }
-    err = pcnet_rx_frame(s, frame, len);
-    pcnet_update_irq(s);
-    return err;
 }
 
 /* --- registers ---------------------------------------------------------- */
@@ -726,7 +198,7 @@ static void pcnet_csr0_write(Pcnet *s, uint16_t v)
     r->csr0 &= (uint16_t)~(v & CSR0_W1C);
     r->csr0 = (uint16_t)((r->csr0 & ~CSR0_IENA) | (v & CSR0_IENA));
     if (v & CSR0_INIT) {
-        pcnet_init(s);
+        pcnet_ring_init(s);
     }
     if (v & CSR0_STRT) {
         r->csr0 = (uint16_t)((r->csr0 & ~(CSR0_STOP | CSR0_RXON | CSR0_TXON)) | CSR0_STRT |
@@ -734,7 +206,7 @@ static void pcnet_csr0_write(Pcnet *s, uint16_t v)
                              ((r->csr15 & CSR15_DTX) ? 0 : CSR0_TXON));
     }
     if (v & (CSR0_STRT | CSR0_TDMD)) {
-        pcnet_tx_poll(s);          /* TDMD reads back 0: the poll is done */
+        pcnet_ring_tx_poll(s);          /* TDMD reads back 0: the poll is done */
     }
 }
 
@@ -768,7 +240,7 @@ static void pcnet_csr_write(Pcnet *s, unsigned n, uint16_t v)
 
         r->csr5 = (uint16_t)((r->csr5 & CSR5_W1C & ~v) | (v & CSR5_WMASK));
         if (resumed) {
-            pcnet_tx_poll(s);
+            pcnet_ring_tx_poll(s);
         }
         break;
     }
@@ -1040,7 +512,7 @@ void pcnet_advance(Pcnet *s, uint64_t now_ns)
     }
     s->r.next_poll_ns = now_ns + PCNET_POLL_INTERVAL_NS;
     if (!(s->r.csr4 & CSR4_TXDPOLL)) {
-        pcnet_tx_poll(s);
+        pcnet_ring_tx_poll(s);
         pcnet_update_irq(s);
     }
 }
