@@ -257,6 +257,31 @@ static int machine_add_devices(Machine *m, SlError *e)
     return 0;
 }
 
+/* CONFIG_HZ of the image's kernel, from the package's boot/config-*
+ * (jiffies must tick at the rate the drivers were built for). */
+static int machine_kernel_hz(const KImage *img, unsigned *hz, SlError *e)
+{
+    char path[4200], line[256];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/root/boot/config-%s-amd64", img->dir, img->abi);
+    f = fopen(path, "r");
+    if (!f) {
+        return sl_error(e, -ENOENT, "%s: cannot read the kernel's configuration (for CONFIG_HZ)", path);
+    }
+    *hz = 0;
+    while (fgets(line, sizeof(line), f)) {
+        if (!strncmp(line, "CONFIG_HZ=", 10)) {
+            *hz = (unsigned)strtoul(line + 10, NULL, 10);
+        }
+    }
+    fclose(f);
+    if (*hz < 24 || *hz > 10000) {
+        return sl_error(e, -EINVAL, "%s: CONFIG_HZ: expected a tick rate from 24 to 10000", path);
+    }
+    return 0;
+}
+
 int machine_new(const MachineConfig *cfg, Machine **out, SlError *e)
 {
     Machine *m = calloc(1, sizeof(*m));
@@ -288,7 +313,8 @@ int machine_new(const MachineConfig *cfg, Machine **out, SlError *e)
         kc.block_budget = cfg->block_budget;
         kc.allow_unserved = cfg->allow_unserved;
         kc.iommu_off = cfg->iommu_mode && !strcmp(cfg->iommu_mode, "off");
-        err = kernel_new(&kc, &ops, &m->kernel, e);
+        err = machine_kernel_hz(cfg->image, &kc.hz, e);
+        err = err ? err : kernel_new(&kc, &ops, &m->kernel, e);
     }
     if (!err) {
         kernel_ram(m->kernel, &ram, &ram_size);
