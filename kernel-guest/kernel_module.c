@@ -33,7 +33,7 @@ static int kernel_resolve(void *opaque, const char *name, uint64_t *addr)
     }
     s = ksyms_find(&k->syms, name);
     if (s) {
-        *addr = s->kind == KSYM_PERCPU ? s->addr : s->addr;
+        *addr = s->addr;     /* per-CPU symbols are offsets in the %gs area */
         return 0;
     }
     /* Under --allow-unserved an exported function gets a reporting slot. */
