@@ -73,14 +73,15 @@
  * and the LinkOK bit 8139too tests (bit 10), with the cable-length bits
  * 15:12 at 0, the short-cable case that 8139too's twister tuning finishes
  * in four steps.
+ *
+ * This file: registers, resets, the timer, the PCI function and the
+ * snapshot; DMA, the CRC, receive and transmit are in rtl8139_rxtx.c.
  */
-#include "devices/rtl8139.h"
+#include "devices/rtl8139_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "devices/rtl8139_eeprom.h"
 
 #define RTL8139_VENDOR_ID 0x10ec
 #define RTL8139_DEVICE_ID 0x8139
@@ -127,58 +128,6 @@ enum {
     RTL8139_PARA7C = 0x7c,
 };
 
-/* ChipCmd bits. */
-#define RTL8139_CR_RST 0x10
-#define RTL8139_CR_RE 0x08
-#define RTL8139_CR_TE 0x04
-#define RTL8139_CR_BUFE 0x01
-
-/* TSD bits. */
-#define RTL8139_TSD_SIZE 0x00001fffu
-#define RTL8139_TSD_OWN 0x00002000u
-#define RTL8139_TSD_TUN 0x00004000u
-#define RTL8139_TSD_TOK 0x00008000u
-#define RTL8139_TSD_ERTXTH 0x003f0000u
-#define RTL8139_TSD_TABT 0x40000000u
-#define RTL8139_TSD_WMASK (RTL8139_TSD_SIZE | RTL8139_TSD_OWN | RTL8139_TSD_ERTXTH)
-#define RTL8139_TX_MAX 1792u         /* datasheet: TSD.SIZE limit of the FIFO */
-
-/* ISR/IMR bits. */
-#define RTL8139_INT_ROK 0x0001
-#define RTL8139_INT_TOK 0x0004
-#define RTL8139_INT_TER 0x0008
-#define RTL8139_INT_RXOVW 0x0010
-#define RTL8139_INT_TIMEOUT 0x4000
-#define RTL8139_INT_SERR 0x8000
-#define RTL8139_INT_MASK 0xe07f      /* SERR TimeOut LenChg, FOVW..ROK */
-
-/* TCR: IFG, LBK, CRC, MXDMA, TXRR are writable; bits 30:26 and 23:22 hold
- * the hardware version (8139too's HW_REVID). */
-#define RTL8139_TCR_WMASK 0x03070770u
-#define RTL8139_TCR_NOCRC 0x00010000u
-#define RTL8139_TCR_HWVER_8139 0x40000000u    /* HW_REVID(1,0,0,0,0,0,0) */
-#define RTL8139_TCR_HWVER_8139K 0x60000000u   /* HW_REVID(1,1,0,0,0,0,0) */
-
-/* RCR: accept bits, WRAP, RBLEN and the thresholds. */
-#define RTL8139_RCR_WMASK 0x0f03ffbfu
-#define RTL8139_RCR_AAP 0x01
-#define RTL8139_RCR_APM 0x02
-#define RTL8139_RCR_AM 0x04
-#define RTL8139_RCR_AB 0x08
-#define RTL8139_RCR_WRAP 0x80
-#define RTL8139_RCR_RBLEN_SHIFT 11
-
-/* The receive header's status word (datasheet Table "Rx status"). */
-#define RTL8139_RXS_ROK 0x0001
-#define RTL8139_RXS_BAR 0x2000
-#define RTL8139_RXS_PAM 0x4000
-#define RTL8139_RXS_MAR 0x8000
-
-#define RTL8139_ETH_MIN 60           /* without FCS */
-#define RTL8139_ETH_HDR 14
-#define RTL8139_FCS 4
-#define RTL8139_RX_HDR 4
-
 /* Cfg9346: operating mode in bits 7:6, the EEPROM pins below. */
 #define RTL8139_9346_MODE 0xc0
 #define RTL8139_9346_NORMAL 0x00
@@ -221,61 +170,6 @@ enum {
 #define RTL8139_PCI_HZ 33000000u     /* TCTR's clock */
 #define RTL8139_NS_PER_S 1000000000u
 
-/*
- * Everything reset restores.  Fields are ordered widest first so the struct
- * has no padding: it is saved as raw bytes and must compare bit-identical.
- */
-typedef struct Rtl8139Regs {
-    uint64_t tctr_zero_ns;       /* virtual time at which TCTR was 0 */
-    uint32_t tsd[4];
-    uint32_t tsad[4];
-    uint32_t rbstart;
-    uint32_t tcr;                /* writable bits only; version ORed on read */
-    uint32_t rcr;
-    uint32_t mpc;
-    uint32_t timer_int;
-    uint32_t fifotms, para78, para7c;
-    uint16_t capr, cbr;          /* cbr: always below the ring length */
-    uint16_t imr, isr;
-    uint16_t mulint;
-    uint16_t bmcr, anar;
-    uint16_t cscr;               /* writable bits only */
-    uint8_t idr[6];
-    uint8_t mar[8];
-    uint8_t cr;                  /* RE and TE; RST completes at once */
-    uint8_t cfg9346;             /* mode, and the pins written in program mode */
-    uint8_t config0, config1, config3, config4;
-    uint8_t hltclk;
-    uint8_t tx_next;             /* the descriptor the transmitter serves next */
-    uint8_t pad[2];              /* explicit, always zero */
-} Rtl8139Regs;
-
-_Static_assert(sizeof(Rtl8139Regs) == 112, "Rtl8139Regs has no hidden padding");
-_Static_assert(sizeof(Rtl8139Eeprom) == 2 * RTL8139_EEPROM_WORDS + 10,
-               "Rtl8139Eeprom has no hidden padding");
-
-struct Rtl8139 {
-    /* Wiring: set by rtl8139_new(), never touched by the guest. */
-    PciBus *bus;
-    unsigned devfn;
-    IrqLine irq;
-    DmaPort *dma;
-    NetPort net;
-    uint32_t hw_version;         /* TCR version bits of the configured chip */
-    /* Mirror of PCI_COMMAND.MASTER, refreshed on every config write and at
-     * restore, so a DMA does not show up as a config read in traces. */
-    int bus_master;
-    /* Virtual time: survives every reset; saved. */
-    uint64_t now_ns;
-    /* Non-volatile: the EEPROM contents survive every reset; its serial
-     * interface is put back to idle by a hardware reset. */
-    Rtl8139Eeprom eeprom;
-    /* Guest-visible registers: exactly what rtl8139_reset() restores. */
-    Rtl8139Regs r;
-    /* Scratch for one frame, header and FCS; contents never state. */
-    uint8_t frame[RTL8139_RX_HDR + RTL8139_TX_MAX + RTL8139_FCS];
-};
-
 /* Access widths as data: registers wider than a byte.  Every other offset
  * is a byte register (IDR, MAR, ChipCmd, Cfg9346, Config*, ...) or unknown. */
 static const struct {
@@ -308,7 +202,7 @@ static void rtl8139_reg_span(unsigned off, unsigned *base, unsigned *width)
     *width = 1;
 }
 
-static void rtl8139_update_irq(Rtl8139 *s)
+void rtl8139_update_irq(Rtl8139 *s)
 {
     irq_line_set(&s->irq, (s->r.isr & s->r.imr) != 0);
 }
@@ -400,210 +294,6 @@ uint64_t rtl8139_next_deadline_ns(const Rtl8139 *s)
     ns = t / RTL8139_PCI_HZ * RTL8139_NS_PER_S +
          ((t % RTL8139_PCI_HZ) * RTL8139_NS_PER_S + RTL8139_PCI_HZ - 1) / RTL8139_PCI_HZ;
     return s->r.tctr_zero_ns + ns;
-}
-
-/* --- DMA ----------------------------------------------------------------- */
-
-/* An aborted bus cycle, as the guest sees it; the IOMMU (if it was asked)
- * has recorded why. */
-static void rtl8139_dma_abort(Rtl8139 *s)
-{
-    s->r.isr |= RTL8139_INT_SERR;
-    pci_bus_set_status(s->bus, s->devfn, PCI_STATUS_REC_MASTER_ABORT);
-}
-
-static int rtl8139_dma_read(Rtl8139 *s, uint64_t addr, void *buf, size_t len)
-{
-    if (!s->dma || !s->bus_master || dma_read(s->dma, addr, buf, len) != 0) {
-        rtl8139_dma_abort(s);
-        return -EFAULT;
-    }
-    return 0;
-}
-
-static int rtl8139_dma_write(Rtl8139 *s, uint64_t addr, const void *buf, size_t len)
-{
-    if (!s->dma || !s->bus_master || dma_write(s->dma, addr, buf, len) != 0) {
-        rtl8139_dma_abort(s);
-        return -EFAULT;
-    }
-    return 0;
-}
-
-/* --- CRC-32 (IEEE 802.3 §3.2.9), reflected, four bits at a time ---------- */
-
-static const uint32_t rtl8139_crc_nibble[16] = {
-    0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4,
-    0x4db26158, 0x5005713c, 0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
-    0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
-};
-
-/* The CRC register after data, starting from all ones, not complemented. */
-static uint32_t rtl8139_crc_register(const uint8_t *p, size_t len)
-{
-    uint32_t c = 0xffffffffu;
-
-    for (size_t i = 0; i < len; i++) {
-        c ^= p[i];
-        c = (c >> 4) ^ rtl8139_crc_nibble[c & 15];
-        c = (c >> 4) ^ rtl8139_crc_nibble[c & 15];
-    }
-    return c;
-}
-
-/* The multicast hash: the 6 most significant bits of the bit-reversed CRC
- * register over the destination address, i.e. its 6 least significant bits
- * reversed (8139too: ether_crc(ETH_ALEN, addr) >> 26). */
-static unsigned rtl8139_mcast_bit(const uint8_t *dst)
-{
-    uint32_t c = rtl8139_crc_register(dst, 6);
-    unsigned bit = 0;
-
-    for (int i = 0; i < 6; i++) {
-        bit |= ((c >> i) & 1u) << (5 - i);
-    }
-    return bit;
-}
-
-/* --- receive ------------------------------------------------------------- */
-
-static unsigned rtl8139_ring_len(const Rtl8139 *s)
-{
-    return 8192u << ((s->r.rcr >> RTL8139_RCR_RBLEN_SHIFT) & 3);
-}
-
-/* The driver's read position: CAPR trails it by 16 (8139too writes
- * cur_rx - 16). */
-static unsigned rtl8139_rx_read_pos(const Rtl8139 *s)
-{
-    return (s->r.capr + 16u) & (rtl8139_ring_len(s) - 1);
-}
-
-static int rtl8139_rx_empty(const Rtl8139 *s)
-{
-    return rtl8139_rx_read_pos(s) == s->r.cbr;
-}
-
-/* The header status bits if RCR accepts a frame for dst, else 0. */
-static uint16_t rtl8139_rx_filter(const Rtl8139 *s, const uint8_t *dst)
-{
-    static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-    uint32_t rcr = s->r.rcr;
-
-    if (!memcmp(dst, broadcast, 6)) {
-        return (rcr & RTL8139_RCR_AB) ? RTL8139_RXS_BAR | RTL8139_RXS_ROK : 0;
-    }
-    if (dst[0] & 1) {
-        unsigned bit = rtl8139_mcast_bit(dst);
-
-        return (rcr & RTL8139_RCR_AM) && (s->r.mar[bit >> 3] >> (bit & 7) & 1)
-                   ? RTL8139_RXS_MAR | RTL8139_RXS_ROK : 0;
-    }
-    if (!memcmp(dst, s->r.idr, 6) && (rcr & RTL8139_RCR_APM)) {
-        return RTL8139_RXS_PAM | RTL8139_RXS_ROK;
-    }
-    return (rcr & RTL8139_RCR_AAP) ? RTL8139_RXS_ROK : 0;
-}
-
-/* Writes n bytes at ring offset off: split at the end of the ring when the
- * chip wraps, one run past the end when RCR.WRAP says so. */
-static int rtl8139_rx_write(Rtl8139 *s, unsigned off, const uint8_t *p, unsigned n)
-{
-    unsigned ring = rtl8139_ring_len(s);
-    int wrap = !(s->r.rcr & RTL8139_RCR_WRAP) || ring == 65536;
-    unsigned first = (wrap && off + n > ring) ? ring - off : n;
-
-    if (rtl8139_dma_write(s, s->r.rbstart + (uint64_t)off, p, first) != 0) {
-        return -EFAULT;
-    }
-    if (first < n && rtl8139_dma_write(s, s->r.rbstart, p + first, n - first) != 0) {
-        return -EFAULT;
-    }
-    return 0;
-}
-
-int rtl8139_receive(Rtl8139 *s, const uint8_t *frame, size_t len)
-{
-    unsigned ring = rtl8139_ring_len(s), wire, need, used;
-    uint16_t status;
-    uint8_t *p = s->frame;
-    uint32_t fcs;
-
-    if (len < RTL8139_ETH_HDR || len > NET_PORT_MAX_FRAME) {
-        return -EINVAL;
-    }
-    if (!(s->r.cr & RTL8139_CR_RE)) {
-        return -EAGAIN;
-    }
-    status = rtl8139_rx_filter(s, frame);
-    if (!status) {
-        return 0;
-    }
-    wire = (len < RTL8139_ETH_MIN ? RTL8139_ETH_MIN : (unsigned)len) + RTL8139_FCS;
-    need = (RTL8139_RX_HDR + wire + 3) & ~3u;
-    /* Filling the ring completely would make it look empty (CBR equal to
-     * the read position), so the last 4 bytes before it stay free. */
-    used = (s->r.cbr - rtl8139_rx_read_pos(s)) & (ring - 1);
-    if (need >= ring - used) {
-        s->r.isr |= RTL8139_INT_RXOVW;
-        rtl8139_update_irq(s);
-        return -EAGAIN;
-    }
-    memset(p, 0, need);
-    p[0] = (uint8_t)status;
-    p[1] = (uint8_t)(status >> 8);
-    p[2] = (uint8_t)wire;
-    p[3] = (uint8_t)(wire >> 8);
-    memcpy(p + RTL8139_RX_HDR, frame, len);
-    fcs = ~rtl8139_crc_register(p + RTL8139_RX_HDR, wire - RTL8139_FCS);
-    for (int i = 0; i < 4; i++) {
-        p[RTL8139_RX_HDR + wire - RTL8139_FCS + i] = (uint8_t)(fcs >> (8 * i));
-    }
-    if (rtl8139_rx_write(s, s->r.cbr, p, RTL8139_RX_HDR + wire) != 0) {
-        rtl8139_update_irq(s);
-        return -EFAULT;
-    }
-    s->r.cbr = (uint16_t)((s->r.cbr + need) & (ring - 1));
-    s->r.isr |= RTL8139_INT_ROK;
-    rtl8139_update_irq(s);
-    return 0;
-}
-
-/* --- transmit ------------------------------------------------------------ */
-
-/* Fetches and sends the frame of descriptor slot; ends it as the chip does. */
-static void rtl8139_tx_one(Rtl8139 *s, int slot)
-{
-    uint32_t size = s->r.tsd[slot] & RTL8139_TSD_SIZE;
-
-    if (size > RTL8139_TX_MAX ||
-        (size && rtl8139_dma_read(s, s->r.tsad[slot], s->frame, size) != 0)) {
-        s->r.tsd[slot] |= RTL8139_TSD_OWN | RTL8139_TSD_TABT;
-        s->r.isr |= RTL8139_INT_TER;
-        return;
-    }
-    s->r.tsd[slot] |= RTL8139_TSD_OWN;            /* the buffer is back */
-    if (s->r.tcr & RTL8139_TCR_NOCRC) {
-        /* The driver supplied the FCS; the port carries frames without. */
-        size = size > RTL8139_FCS ? size - RTL8139_FCS : 0;
-    }
-    if (size) {
-        net_port_tx(&s->net, s->frame, size);
-    }
-    s->r.tsd[slot] |= RTL8139_TSD_TOK;
-    s->r.isr |= RTL8139_INT_TOK;
-}
-
-/* Serves the descriptors handed to the chip, in ring order from tx_next. */
-static void rtl8139_tx_kick(Rtl8139 *s)
-{
-    if (!(s->r.cr & RTL8139_CR_TE)) {
-        return;
-    }
-    while (!(s->r.tsd[s->r.tx_next] & RTL8139_TSD_OWN)) {
-        rtl8139_tx_one(s, s->r.tx_next);
-        s->r.tx_next = (s->r.tx_next + 1) & 3;
-    }
 }
 
 /* --- registers ----------------------------------------------------------- */
@@ -727,7 +417,7 @@ static void rtl8139_cr_write(Rtl8139 *s, uint8_t v)
         s->r.capr = 0xfff0;
     }
     s->r.cr = (uint8_t)(v & (RTL8139_CR_RE | RTL8139_CR_TE));
-    rtl8139_tx_kick(s);
+    rtl8139_rxtx_kick(s);
 }
 
 static uint32_t rtl8139_merge(uint32_t old, uint32_t v, uint32_t mask, uint32_t wmask)
@@ -743,7 +433,7 @@ static void rtl8139_tsd_write(Rtl8139 *s, int slot, uint32_t v, uint32_t mask)
     if (!(*tsd & RTL8139_TSD_OWN)) {
         /* OWN = 0 hands the buffer to the chip: old status goes. */
         *tsd &= RTL8139_TSD_WMASK;
-        rtl8139_tx_kick(s);
+        rtl8139_rxtx_kick(s);
     }
 }
 
