@@ -144,6 +144,7 @@ typedef struct KSchedState {
     KTxFrame txq[KSCHED_TXQ];    /* ring */
     uint32_t tx_head, tx_count;
     uint64_t tx_sent, tx_busy, rx_delivered;
+    uint64_t blocks_seen;        /* translated blocks already turned into time */
 } KSchedState;
 
 #endif
