@@ -166,6 +166,18 @@ static void dma_debug_emit(DmaDebug *d, const DmaDbgReport *base, DmaDbgError er
     }
 }
 
+/* The caller's side of a report: the address, size and direction the
+ * driver passed (or the device used), and the driver's instruction. */
+static void dma_debug_report_call(DmaDbgReport *r, uint16_t rid, uint64_t iova, uint64_t len,
+                                  uint8_t dir, uint64_t site)
+{
+    r->rid = rid;
+    r->iova = iova;
+    r->other_size = len;
+    r->other_dir = dir;
+    r->site = site;
+}
+
 /* The mapping's side of a report. */
 static void dma_debug_report_mapping(DmaDbgReport *r, const DmaDbgMap *m)
 {
@@ -242,14 +254,10 @@ void dma_debug_unmap(DmaDebug *d, const DmaDbgMap *ref)
     DmaDbgReport r = {0};
     const DmaDebugEntry *e;
 
-    r.rid = ref->rid;
-    r.iova = ref->iova;
-    r.other_size = ref->len;
+    dma_debug_report_call(&r, ref->rid, ref->iova, ref->len, ref->dir, ref->site);
     r.other_type = ref->type;
-    r.other_dir = ref->dir;
     r.other_cpu_addr = ref->cpu_addr;
     r.other_nents = ref->sg_nents;
-    r.site = ref->site;
     if (i < 0) {
         dma_debug_emit(d, &r, ref->iova == DMA_DEBUG_ADDR_ERROR
                                   ? DMA_DBG_FREE_INVALID_ADDR : DMA_DBG_FREE_NOT_ALLOCATED);
@@ -288,11 +296,7 @@ void dma_debug_sync(DmaDebug *d, uint16_t rid, uint64_t iova, uint64_t len, uint
     DmaDebugEntry *e;
     uint64_t end;
 
-    r.rid = rid;
-    r.iova = iova;
-    r.other_size = len;
-    r.other_dir = dir;
-    r.site = site;
+    dma_debug_report_call(&r, rid, iova, len, dir, site);
     if (i < 0) {
         dma_debug_emit(d, &r, DMA_DBG_SYNC_NOT_MAPPED);
         return;
@@ -346,11 +350,10 @@ void dma_debug_device_access(DmaDebug *d, uint16_t rid, uint64_t iova, uint64_t 
     int i = dma_debug_find_holding(d, n, rid, iova);
     DmaDbgReport r = {0};
 
-    r.rid = rid;
-    r.iova = iova;
-    r.other_size = len;
-    /* The access as a transfer: a device read moves data to the device. */
-    r.other_dir = write ? DMA_DBG_FROM_DEVICE : DMA_DBG_TO_DEVICE;
+    /* The access as a transfer: a device read moves data to the device.
+     * No driver instruction made it. */
+    dma_debug_report_call(&r, rid, iova, len, write ? DMA_DBG_FROM_DEVICE : DMA_DBG_TO_DEVICE,
+                          0);
     if (i >= 0) {
         const DmaDbgMap *m = &d->entries[i].map;
 

@@ -84,6 +84,14 @@ static void dma_debug_out(DmaDbgOut *o, const char *fmt, ...)
     }
 }
 
+/* The start most texts share: what happened, then the device address and
+ * a size.  head carries its own separator (Linux leaves it out once). */
+static void dma_debug_out_at(DmaDbgOut *o, const char *head, unsigned long long iova,
+                             unsigned long long size)
+{
+    dma_debug_out(o, "%s[device address=0x%016llx] [size=%llu bytes]", head, iova, size);
+}
+
 static int dma_debug_text(const DmaDbgReport *r, DmaDbgOut *o)
 {
     unsigned long long iova = r->iova, msize = r->map_size, osize = r->other_size;
@@ -94,8 +102,8 @@ static int dma_debug_text(const DmaDbgReport *r, DmaDbgOut *o)
 
     switch (r->error) {
     case DMA_DBG_FREE_NOT_ALLOCATED:
-        dma_debug_out(o, "device driver tries to free DMA memory it has not allocated "
-                      "[device address=0x%016llx] [size=%llu bytes]", iova, osize);
+        dma_debug_out_at(o, "device driver tries to free DMA memory it has not allocated ",
+                         iova, osize);
         return 0;
     case DMA_DBG_FREE_INVALID_ADDR:
         dma_debug_out(o, "device driver tries to free an invalid DMA memory address");
@@ -106,20 +114,19 @@ static int dma_debug_text(const DmaDbgReport *r, DmaDbgOut *o)
                       "[unmap size=%llu bytes]", iova, msize, osize);
         return 0;
     case DMA_DBG_FREE_WRONG_TYPE:
-        dma_debug_out(o, "device driver frees DMA memory with wrong function "
-                      "[device address=0x%016llx] [size=%llu bytes] "
-                      "[mapped as %s] [unmapped as %s]", iova, osize, mtype, otype);
+        dma_debug_out_at(o, "device driver frees DMA memory with wrong function ", iova, osize);
+        dma_debug_out(o, " [mapped as %s] [unmapped as %s]", mtype, otype);
         return 0;
     case DMA_DBG_FREE_WRONG_DIR:
-        dma_debug_out(o, "device driver frees DMA memory with different direction "
-                      "[device address=0x%016llx] [size=%llu bytes] "
-                      "[mapped with %s] [unmapped with %s]", iova, osize, mdir, odir);
+        dma_debug_out_at(o, "device driver frees DMA memory with different direction ", iova,
+                         osize);
+        dma_debug_out(o, " [mapped with %s] [unmapped with %s]", mdir, odir);
         return 0;
     case DMA_DBG_FREE_WRONG_CPU_ADDR:
-        dma_debug_out(o, "device driver frees DMA memory with different CPU address "
-                      "[device address=0x%016llx] [size=%llu bytes] "
-                      "[cpu alloc address=0x%016llx] [cpu free address=0x%016llx]",
-                      iova, osize, (unsigned long long)r->map_cpu_addr,
+        dma_debug_out_at(o, "device driver frees DMA memory with different CPU address ", iova,
+                         osize);
+        dma_debug_out(o, " [cpu alloc address=0x%016llx] [cpu free address=0x%016llx]",
+                      (unsigned long long)r->map_cpu_addr,
                       (unsigned long long)r->other_cpu_addr);
         return 0;
     case DMA_DBG_SG_WRONG_NENTS:
@@ -129,17 +136,16 @@ static int dma_debug_text(const DmaDbgReport *r, DmaDbgOut *o)
         return 0;
     case DMA_DBG_MAP_ERROR_UNCHECKED:
         /* (sic: Linux has no space before the first bracket) */
-        dma_debug_out(o, "device driver failed to check map error"
-                      "[device address=0x%016llx] [size=%llu bytes] [mapped as %s]",
-                      iova, osize, mtype);
+        dma_debug_out_at(o, "device driver failed to check map error", iova, osize);
+        dma_debug_out(o, " [mapped as %s]", mtype);
         return 0;
     case DMA_DBG_MAP_STACK:
         dma_debug_out(o, "device driver maps memory from stack [addr=0x%016llx]",
                       (unsigned long long)r->addr);
         return 0;
     case DMA_DBG_SYNC_NOT_MAPPED:
-        dma_debug_out(o, "device driver tries to sync DMA memory it has not allocated "
-                      "[device address=0x%016llx] [size=%llu bytes]", iova, osize);
+        dma_debug_out_at(o, "device driver tries to sync DMA memory it has not allocated ",
+                         iova, osize);
         return 0;
     case DMA_DBG_SYNC_OUTSIDE:
         dma_debug_out(o, "device driver syncs DMA memory outside allocated range "
@@ -147,26 +153,24 @@ static int dma_debug_text(const DmaDbgReport *r, DmaDbgOut *o)
                       "[sync offset+size=%llu]", iova, msize, osize);
         return 0;
     case DMA_DBG_SYNC_WRONG_DIR:
-        dma_debug_out(o, "device driver syncs DMA memory with different direction "
-                      "[device address=0x%016llx] [size=%llu bytes] "
-                      "[mapped with %s] [synced with %s]", iova, msize, mdir, odir);
+        dma_debug_out_at(o, "device driver syncs DMA memory with different direction ", iova,
+                         msize);
+        dma_debug_out(o, " [mapped with %s] [synced with %s]", mdir, odir);
         return 0;
     case DMA_DBG_LEAKED_AT_UNBIND:
         dma_debug_out(o, "device driver has pending DMA allocations while released from "
-                      "device [count=%d] One of leaked entries details: "
-                      "[device address=0x%016llx] [size=%llu bytes] "
-                      "[mapped with %s] [mapped as %s]", (int)r->count, iova, msize, mdir,
-                      mtype);
+                      "device [count=%d] One of leaked entries details: ", (int)r->count);
+        dma_debug_out_at(o, "", iova, msize);
+        dma_debug_out(o, " [mapped with %s] [mapped as %s]", mdir, mtype);
         return 0;
     case DMA_DBG_DEVICE_AFTER_UNMAP:
-        dma_debug_out(o, "device accessed DMA memory after the driver unmapped it "
-                      "[device address=0x%016llx] [size=%llu bytes] "
-                      "[was mapped with %s] [unmapped by 0x%016llx]", iova, osize, mdir,
+        dma_debug_out_at(o, "device accessed DMA memory after the driver unmapped it ", iova,
+                         osize);
+        dma_debug_out(o, " [was mapped with %s] [unmapped by 0x%016llx]", mdir,
                       (unsigned long long)r->site);
         return 0;
     case DMA_DBG_DEVICE_WROTE_TO_DEVICE:
-        dma_debug_out(o, "device wrote DMA memory mapped DMA_TO_DEVICE "
-                      "[device address=0x%016llx] [size=%llu bytes]", iova, osize);
+        dma_debug_out_at(o, "device wrote DMA memory mapped DMA_TO_DEVICE ", iova, osize);
         return 0;
     case DMA_DBG_CPU_WROTE_DEVICE_OWNED:
         dma_debug_out(o, "CPU wrote a streaming DMA buffer the device owns "
@@ -266,6 +270,14 @@ static void dma_debug_out_name(DmaDbgOut *o, const char *key, const char *name)
     dma_debug_out(o, ",\"%s\":\"%s\"", key, name);
 }
 
+/* The mapping's facts: its size (under size_key), direction and type. */
+static void dma_debug_json_mapping(const DmaDbgReport *r, DmaDbgOut *o, const char *size_key)
+{
+    dma_debug_out_num(o, size_key, (long long)r->map_size);
+    dma_debug_out_name(o, "mapped_with", dma_debug_dir_name(r->map_dir));
+    dma_debug_out_name(o, "mapped_as", dma_debug_type_name(r->map_type));
+}
+
 /* The bracketed facts of the text, under the names Linux prints. */
 static void dma_debug_json_fields(const DmaDbgReport *r, DmaDbgOut *o)
 {
@@ -311,9 +323,7 @@ static void dma_debug_json_fields(const DmaDbgReport *r, DmaDbgOut *o)
         break;
     case DMA_DBG_MAP_STACK:
         dma_debug_out_hex(o, "addr", r->addr);
-        dma_debug_out_num(o, "size", msize);
-        dma_debug_out_name(o, "mapped_with", mdir);
-        dma_debug_out_name(o, "mapped_as", mtype);
+        dma_debug_json_mapping(r, o, "size");
         break;
     case DMA_DBG_SYNC_OUTSIDE:
         dma_debug_out_num(o, "allocation_size", msize);
@@ -327,17 +337,13 @@ static void dma_debug_json_fields(const DmaDbgReport *r, DmaDbgOut *o)
         break;
     case DMA_DBG_LEAKED_AT_UNBIND:
         dma_debug_out_num(o, "count", r->count);
-        dma_debug_out_num(o, "size", msize);
-        dma_debug_out_name(o, "mapped_with", mdir);
-        dma_debug_out_name(o, "mapped_as", mtype);
+        dma_debug_json_mapping(r, o, "size");
         break;
     case DMA_DBG_DEVICE_AFTER_UNMAP:
     case DMA_DBG_DEVICE_WROTE_TO_DEVICE:
         dma_debug_out_num(o, "size", osize);
         dma_debug_out_name(o, "access", r->other_dir == DMA_DBG_FROM_DEVICE ? "write" : "read");
-        dma_debug_out_num(o, "map_size", msize);
-        dma_debug_out_name(o, "mapped_with", mdir);
-        dma_debug_out_name(o, "mapped_as", mtype);
+        dma_debug_json_mapping(r, o, "map_size");
         if (r->error == DMA_DBG_DEVICE_AFTER_UNMAP) {
             dma_debug_out_hex(o, "unmapped_by", r->site);
         }
@@ -345,9 +351,7 @@ static void dma_debug_json_fields(const DmaDbgReport *r, DmaDbgOut *o)
     case DMA_DBG_CPU_WROTE_DEVICE_OWNED:
         dma_debug_out_hex(o, "cpu_address", r->addr);
         dma_debug_out_num(o, "size", osize);
-        dma_debug_out_num(o, "map_size", msize);
-        dma_debug_out_name(o, "mapped_with", mdir);
-        dma_debug_out_name(o, "mapped_as", mtype);
+        dma_debug_json_mapping(r, o, "map_size");
         break;
     default:
         break;
