@@ -8,23 +8,8 @@
 #include <errno.h>
 #include <string.h>
 
-/* Ethernet FCS: CRC-32 (IEEE 802.3), reflected, four bits a step. */
-static uint32_t e1000_crc32(const uint8_t *p, size_t len)
-{
-    static const uint32_t nibble[16] = {
-        0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4,
-        0x4db26158, 0x5005713c, 0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
-        0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
-    };
-    uint32_t crc = 0xffffffffu;
+#include "devices/net_frames.h"
 
-    for (size_t i = 0; i < len; i++) {
-        crc ^= p[i];
-        crc = (crc >> 4) ^ nibble[crc & 15];
-        crc = (crc >> 4) ^ nibble[crc & 15];
-    }
-    return ~crc;
-}
 static uint32_t e1000_rx_buffer_size(uint32_t rctl)
 {
     unsigned bsize = (rctl >> E1000_RCTL_BSIZE_SHIFT) & 3;
@@ -96,7 +81,7 @@ static size_t e1000_rx_build(E1000 *s, const uint8_t *frame, size_t len, uint8_t
         len -= E1000_VLAN_LEN;
     }
     if (!(s->r.rctl & E1000_RCTL_SECRC)) {
-        uint32_t fcs = e1000_crc32(f, len);
+        uint32_t fcs = net_frames_crc32(f, len);
 
         for (unsigned i = 0; i < E1000_FCS_LEN; i++) {
             f[len++] = (uint8_t)(fcs >> (8 * i));   /* sent LSB first */

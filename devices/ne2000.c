@@ -67,6 +67,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/net_frames.h"
+
 #define NE2000_REVISION 0x00
 #define NE2000_PROM_SIZE 32u          /* bytes of remote address space */
 #define NE2000_PAGE_SIZE 256u
@@ -542,28 +544,6 @@ static void ne2000_bar_write(void *opaque, int bar, uint64_t offset, uint32_t va
     }
 }
 
-/* The Ethernet CRC of the destination address as the 8390's multicast
- * hash computes it: bits fed least significant first into a register
- * shifted left (polynomial 0x04c11db7, preset all-ones, not inverted). */
-static uint32_t ne2000_mcast_crc(const uint8_t *addr)
-{
-    uint32_t crc = 0xffffffffu;
-
-    for (int i = 0; i < 6; i++) {
-        uint8_t b = addr[i];
-
-        for (int bit = 0; bit < 8; bit++, b >>= 1) {
-            uint32_t feed = (crc >> 31) ^ (b & 1u);
-
-            crc <<= 1;
-            if (feed) {
-                crc ^= 0x04c11db7u;
-            }
-        }
-    }
-    return crc;
-}
-
 static int ne2000_rx_accepts(const Ne2000 *s, const uint8_t *dst)
 {
     static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -576,7 +556,7 @@ static int ne2000_rx_accepts(const Ne2000 *s, const uint8_t *dst)
         if (!(s->r.rcr & NE2000_RCR_AM)) {
             return 0;
         }
-        index = ne2000_mcast_crc(dst) >> 26;       /* top six bits */
+        index = net_frames_mcast_hash(dst);        /* the 8390's CRC, top six bits */
         return (s->r.mar[index >> 3] >> (index & 7)) & 1;
     }
     return (s->r.rcr & NE2000_RCR_PRO) || memcmp(dst, s->r.par, 6) == 0;

@@ -56,6 +56,17 @@ uint32_t net_frames_crc32(const uint8_t *p, size_t len)
     return ~crc;
 }
 
+unsigned net_frames_mcast_hash(const uint8_t addr[NET_FRAMES_ALEN])
+{
+    uint32_t reg = ~net_frames_crc32(addr, NET_FRAMES_ALEN);   /* the reflected register */
+    unsigned h = 0;
+
+    for (int i = 0; i < 6; i++) {
+        h |= ((reg >> i) & 1u) << (5 - i);
+    }
+    return h;
+}
+
 void net_frames_put_eth(uint8_t *buf, const uint8_t dst[NET_FRAMES_ALEN],
                         const uint8_t src[NET_FRAMES_ALEN], uint16_t ethertype)
 {

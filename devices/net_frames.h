@@ -70,6 +70,14 @@ uint16_t net_frames_checksum(const uint8_t *p, size_t len);
  * significant byte first. */
 uint32_t net_frames_crc32(const uint8_t *p, size_t len);
 
+/* The 6-bit multicast filter index of the 8390 and RTL8139 (Linux's
+ * ether_crc(ETH_ALEN, addr) >> 26): the top six bits of the CRC-32 register
+ * (preset all ones, not inverted) over the address fed least significant
+ * bit first into a left-shifting register -- equivalently the low six bits
+ * of the reflected register, reversed.  (PCnet's and e1000's filters hash
+ * differently.) */
+unsigned net_frames_mcast_hash(const uint8_t addr[NET_FRAMES_ALEN]);
+
 /* Writes the 14-byte Ethernet header at buf (which holds at least 14). */
 void net_frames_put_eth(uint8_t *buf, const uint8_t dst[NET_FRAMES_ALEN],
                         const uint8_t src[NET_FRAMES_ALEN], uint16_t ethertype);

@@ -10,22 +10,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "devices/net_frames.h"
+
 /* --- helpers ------------------------------------------------------------ */
-
-/* Reflected CRC-32 (IEEE 802.3), register preset to all ones, no final
- * inversion: the FCS is its complement, the LADRF hash its top six bits. */
-static uint32_t pcnet_crc(const uint8_t *p, size_t len)
-{
-    uint32_t crc = 0xffffffffu;
-
-    for (size_t i = 0; i < len; i++) {
-        crc ^= p[i];
-        for (int b = 0; b < 8; b++) {
-            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
-        }
-    }
-    return crc;
-}
 
 /* Byte count of a BCNT word: 12-bit two's complement, 0 meaning 4096. */
 static unsigned pcnet_bcnt_len(uint16_t bcnt)
@@ -287,7 +274,9 @@ static int pcnet_rx_match(const Pcnet *s, const uint8_t *dst)
         m = RMD_PAM;
     } else if (dst[0] & 1) {
         static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-        unsigned h = pcnet_crc(dst, 6) >> 26;
+        /* LADRF: the top six bits of the reflected CRC-32 register over
+         * the destination (preset all ones, not inverted: ~FCS). */
+        unsigned h = ~net_frames_crc32(dst, 6) >> 26;
 
         if (memcmp(dst, bcast, 6) == 0 && !(r->csr15 & CSR15_DRCVBC)) {
             m = RMD_BAM;
@@ -324,7 +313,7 @@ static int pcnet_rx_frame(Pcnet *s, const uint8_t *frame, size_t len)
         memset(buf + len, 0, NET_PORT_MIN_FRAME - len);
         len = NET_PORT_MIN_FRAME;
     }
-    pcnet_put32(buf + len, ~pcnet_crc(buf, len));
+    pcnet_put32(buf + len, net_frames_crc32(buf, len));
     need = len + 4;
     /* Every descriptor of the chain is read before anything is written. */
     while (cap < need && n < r->rlen) {

@@ -75,7 +75,7 @@
  * in four steps.
  *
  * This file: registers, resets, the timer, the PCI function and the
- * snapshot; DMA, the CRC, receive and transmit are in rtl8139_rxtx.c.
+ * snapshot; DMA, receive and transmit are in rtl8139_rxtx.c.
  */
 #include "devices/rtl8139_internal.h"
 

@@ -1,13 +1,15 @@
 /*
  * devices/rtl8139_rxtx.c: the RTL8139's data path -- bus-master DMA, the
- * Ethernet CRC and multicast hash, the receive ring buffer (datasheet
- * §7.2) and the four transmit descriptors (§7.1).  See rtl8139.c for what
- * the model covers as a whole.
+ * receive ring buffer with its address filter and FCS (datasheet §7.2) and
+ * the four transmit descriptors (§7.1).  See rtl8139.c for what the model
+ * covers as a whole.
  */
 #include "devices/rtl8139_internal.h"
 
 #include <errno.h>
 #include <string.h>
+
+#include "devices/net_frames.h"
 
 /* --- DMA ----------------------------------------------------------------- */
 
@@ -37,41 +39,6 @@ static int rtl8139_dma_write(Rtl8139 *s, uint64_t addr, const void *buf, size_t 
     return 0;
 }
 
-/* --- CRC-32 (IEEE 802.3 §3.2.9), reflected, four bits at a time ---------- */
-
-static const uint32_t rtl8139_crc_nibble[16] = {
-    0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4,
-    0x4db26158, 0x5005713c, 0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
-    0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
-};
-
-/* The CRC register after data, starting from all ones, not complemented. */
-static uint32_t rtl8139_crc_register(const uint8_t *p, size_t len)
-{
-    uint32_t c = 0xffffffffu;
-
-    for (size_t i = 0; i < len; i++) {
-        c ^= p[i];
-        c = (c >> 4) ^ rtl8139_crc_nibble[c & 15];
-        c = (c >> 4) ^ rtl8139_crc_nibble[c & 15];
-    }
-    return c;
-}
-
-/* The multicast hash: the 6 most significant bits of the bit-reversed CRC
- * register over the destination address, i.e. its 6 least significant bits
- * reversed (8139too: ether_crc(ETH_ALEN, addr) >> 26). */
-static unsigned rtl8139_mcast_bit(const uint8_t *dst)
-{
-    uint32_t c = rtl8139_crc_register(dst, 6);
-    unsigned bit = 0;
-
-    for (int i = 0; i < 6; i++) {
-        bit |= ((c >> i) & 1u) << (5 - i);
-    }
-    return bit;
-}
-
 /* --- receive ------------------------------------------------------------- */
 
 /* The header status bits if RCR accepts a frame for dst, else 0. */
@@ -84,7 +51,8 @@ static uint16_t rtl8139_rx_filter(const Rtl8139 *s, const uint8_t *dst)
         return (rcr & RTL8139_RCR_AB) ? RTL8139_RXS_BAR | RTL8139_RXS_ROK : 0;
     }
     if (dst[0] & 1) {
-        unsigned bit = rtl8139_mcast_bit(dst);
+        /* 8139too: ether_crc(ETH_ALEN, addr) >> 26 */
+        unsigned bit = net_frames_mcast_hash(dst);
 
         return (rcr & RTL8139_RCR_AM) && (s->r.mar[bit >> 3] >> (bit & 7) & 1)
                    ? RTL8139_RXS_MAR | RTL8139_RXS_ROK : 0;
@@ -145,7 +113,7 @@ int rtl8139_receive(Rtl8139 *s, const uint8_t *frame, size_t len)
     p[2] = (uint8_t)wire;
     p[3] = (uint8_t)(wire >> 8);
     memcpy(p + RTL8139_RX_HDR, frame, len);
-    fcs = ~rtl8139_crc_register(p + RTL8139_RX_HDR, wire - RTL8139_FCS);
+    fcs = net_frames_crc32(p + RTL8139_RX_HDR, wire - RTL8139_FCS);
     for (int i = 0; i < 4; i++) {
         p[RTL8139_RX_HDR + wire - RTL8139_FCS + i] = (uint8_t)(fcs >> (8 * i));
     }
