@@ -17,45 +17,14 @@
 #include "kernel-guest/pk_bank.h"
 #include "kernel-guest/pk_cache.h"
 #include "kernel-guest/pk_cap.h"
-
-#define NFRAMES 64u
-
-typedef struct Fix {
-    uint8_t *frames;
-    PkStore *s;
-    PkOid cs;                    /* slot 0: prime bank */
-} Fix;
+#include "tests/pk_test_fix.h"
 
 static int fix_setup(void **state)
 {
-    Fix *f = calloc(1, sizeof(*f));
-    PkStoreConfig cfg = { 0 };
-    PkCap bank;
-
-    f->frames = calloc(NFRAMES, PK_PAGE_SIZE);
-    cfg.frames = f->frames;
-    cfg.nframes = NFRAMES;
-    cfg.max_objects = 256;
-    cfg.max_banks = 8;
-    assert_int_equal(pk_store_new(&cfg, &f->s, NULL), 0);
-    assert_int_equal(pk_bank_new_object(f->s, PK_BANK_PRIME, PK_OBJ_NODE, &f->cs), 0);
-    bank = pk_bank_cap(f->s, PK_BANK_PRIME);
-    assert_int_equal(pk_cap_mint(f->s, f->cs, 0, &bank), 0);
-    *state = f;
-    return 0;
+    return pk_test_fix_setup(state, 8);
 }
 
-static int fix_teardown(void **state)
-{
-    Fix *f = *state;
-
-    pk_store_free(f->s);
-    free(f->frames);
-    free(f);
-    return 0;
-}
-
-static int32_t slot_bank(Fix *f, uint32_t slot)
+static int32_t slot_bank(PkTestFix *f, uint32_t slot)
 {
     PkCap c;
     int32_t b;
@@ -67,7 +36,7 @@ static int32_t slot_bank(Fix *f, uint32_t slot)
 
 static void test_bank__allocation_beyond_quota__fails_and_charges_nothing(void **state)
 {
-    Fix *f = *state;
+    PkTestFix *f = *state;
     uint32_t free_before;
     int32_t b;
 
@@ -90,7 +59,7 @@ static void test_bank__allocation_beyond_quota__fails_and_charges_nothing(void *
 
 static void test_bank__child_allocations__count_against_every_ancestor(void **state)
 {
-    Fix *f = *state;
+    PkTestFix *f = *state;
     int32_t parent, child, grandchild;
     int i;
 
@@ -116,7 +85,7 @@ static void test_bank__child_allocations__count_against_every_ancestor(void **st
 
 static void test_bank__destroy__voids_capabilities_frees_frames_children_too(void **state)
 {
-    Fix *f = *state;
+    PkTestFix *f = *state;
     uint32_t free_before = pk_cache_free_frames(f->s);
     uint64_t prime_before = pk_bank_used(f->s, PK_BANK_PRIME, PK_RES_OBJECTS);
     char buf[4];
@@ -157,7 +126,7 @@ static void test_bank__destroy__voids_capabilities_frees_frames_children_too(voi
 
 static void test_bank__charge_hook__bounded_by_every_ancestor(void **state)
 {
-    Fix *f = *state;
+    PkTestFix *f = *state;
     uint64_t q[PK_RES_COUNT] = { 10, 8 };
     int32_t parent, child;
 
@@ -183,7 +152,7 @@ static void test_bank__charge_hook__bounded_by_every_ancestor(void **state)
 
 static void test_bank__free__only_what_the_bank_or_its_children_allocated(void **state)
 {
-    Fix *f = *state;
+    PkTestFix *f = *state;
     uint32_t free_before;
     char buf[1];
 
@@ -201,7 +170,7 @@ static void test_bank__free__only_what_the_bank_or_its_children_allocated(void *
 
 static void test_bank__table_full__is_refused(void **state)
 {
-    Fix *f = *state;
+    PkTestFix *f = *state;
     uint32_t i;
 
     for (i = 1; i < 8; i++) {
@@ -215,20 +184,20 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             test_bank__allocation_beyond_quota__fails_and_charges_nothing, fix_setup,
-            fix_teardown),
+            pk_test_fix_teardown),
         cmocka_unit_test_setup_teardown(
             test_bank__child_allocations__count_against_every_ancestor, fix_setup,
-            fix_teardown),
+            pk_test_fix_teardown),
         cmocka_unit_test_setup_teardown(
             test_bank__destroy__voids_capabilities_frees_frames_children_too, fix_setup,
-            fix_teardown),
+            pk_test_fix_teardown),
         cmocka_unit_test_setup_teardown(test_bank__charge_hook__bounded_by_every_ancestor,
-                                        fix_setup, fix_teardown),
+                                        fix_setup, pk_test_fix_teardown),
         cmocka_unit_test_setup_teardown(
             test_bank__free__only_what_the_bank_or_its_children_allocated, fix_setup,
-            fix_teardown),
+            pk_test_fix_teardown),
         cmocka_unit_test_setup_teardown(test_bank__table_full__is_refused, fix_setup,
-                                        fix_teardown),
+                                        pk_test_fix_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

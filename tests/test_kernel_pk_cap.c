@@ -16,45 +16,14 @@
 #include "kernel-guest/pk_bank.h"
 #include "kernel-guest/pk_cache.h"
 #include "kernel-guest/pk_cap.h"
-
-#define NFRAMES 64u
-
-typedef struct Fix {
-    uint8_t *frames;
-    PkStore *s;
-    PkOid cs;                    /* the client's CSpace; slot 0: prime bank */
-} Fix;
+#include "tests/pk_test_fix.h"
 
 static int fix_setup(void **state)
 {
-    Fix *f = calloc(1, sizeof(*f));
-    PkStoreConfig cfg = { 0 };
-    PkCap bank;
-
-    f->frames = calloc(NFRAMES, PK_PAGE_SIZE);
-    cfg.frames = f->frames;
-    cfg.nframes = NFRAMES;
-    cfg.max_objects = 256;
-    cfg.max_banks = 16;
-    assert_int_equal(pk_store_new(&cfg, &f->s, NULL), 0);
-    assert_int_equal(pk_bank_new_object(f->s, PK_BANK_PRIME, PK_OBJ_NODE, &f->cs), 0);
-    bank = pk_bank_cap(f->s, PK_BANK_PRIME);
-    assert_int_equal(pk_cap_mint(f->s, f->cs, 0, &bank), 0);
-    *state = f;
-    return 0;
+    return pk_test_fix_setup(state, 16);
 }
 
-static int fix_teardown(void **state)
-{
-    Fix *f = *state;
-
-    pk_store_free(f->s);
-    free(f->frames);
-    free(f);
-    return 0;
-}
-
-static PkCap slot_cap(Fix *f, uint32_t slot)
+static PkCap slot_cap(PkTestFix *f, uint32_t slot)
 {
     PkCap c;
 
@@ -64,7 +33,7 @@ static PkCap slot_cap(Fix *f, uint32_t slot)
 
 static void test_cap__copy_with_read_only__reads_but_cannot_write(void **state)
 {
-    Fix *f = *state;
+    PkTestFix *f = *state;
     char buf[8] = { 0 };
 
     assert_int_equal(pk_bank_alloc(f->s, f->cs, 0, PK_OBJ_PAGE, 1), 0);
@@ -81,7 +50,7 @@ static void test_cap__copy_with_read_only__reads_but_cannot_write(void **state)
 
 static void test_cap__chains_of_copies__never_grow_rights(void **state)
 {
-    Fix *f = *state;
+    PkTestFix *f = *state;
     uint32_t seed = 12345, i, src, dst;
     uint8_t mask, before;
 
@@ -108,7 +77,7 @@ static void test_cap__chains_of_copies__never_grow_rights(void **state)
 
 static void test_cap__revoke__voids_copies_made_before_and_not_after(void **state)
 {
-    Fix *f = *state;
+    PkTestFix *f = *state;
     char buf[4];
 
     assert_int_equal(pk_bank_alloc(f->s, f->cs, 0, PK_OBJ_PAGE, 1), 0);
@@ -142,7 +111,7 @@ static void test_cap__revoke__voids_copies_made_before_and_not_after(void **stat
 
 static void test_cap__revoke_without_the_right__is_refused(void **state)
 {
-    Fix *f = *state;
+    PkTestFix *f = *state;
     char buf[1];
 
     assert_int_equal(pk_bank_alloc(f->s, f->cs, 0, PK_OBJ_PAGE, 1), 0);
@@ -155,7 +124,7 @@ static void test_cap__revoke_without_the_right__is_refused(void **state)
 
 static void test_cap__bank_revoke__voids_other_bank_copies(void **state)
 {
-    Fix *f = *state;
+    PkTestFix *f = *state;
 
     assert_int_equal(pk_bank_create(f->s, f->cs, 0, 10, 10, 1), 0);
     assert_int_equal(pk_cap_copy(f->s, f->cs, 1, 2, PK_RIGHT_ALLOC), 0);
@@ -169,7 +138,7 @@ static void test_cap__bank_revoke__voids_other_bank_copies(void **state)
 
 static void test_cap__number_capability__copies_and_is_never_void(void **state)
 {
-    Fix *f = *state;
+    PkTestFix *f = *state;
     PkCap n = { .type = PK_CAP_NUMBER, .rights = PK_RIGHT_READ, .oid = 0x1234 };
 
     assert_int_equal(pk_cap_mint(f->s, f->cs, 3, &n), 0);
@@ -187,24 +156,24 @@ typedef struct Image {
     uint8_t *frames;
 } Image;
 
-static Image image_take(Fix *f)
+static Image image_take(PkTestFix *f)
 {
     Image im;
 
     im.size = pk_store_state_size(f->s);
     im.blob = malloc(im.size);
     assert_int_equal(pk_store_state_save(f->s, im.blob, im.size), (long)im.size);
-    im.frames = malloc((size_t)NFRAMES * PK_PAGE_SIZE);
-    memcpy(im.frames, f->frames, (size_t)NFRAMES * PK_PAGE_SIZE);
+    im.frames = malloc((size_t)PK_TEST_NFRAMES * PK_PAGE_SIZE);
+    memcpy(im.frames, f->frames, (size_t)PK_TEST_NFRAMES * PK_PAGE_SIZE);
     return im;
 }
 
-static void image_assert_same(Fix *f, const Image *a, int line)
+static void image_assert_same(PkTestFix *f, const Image *a, int line)
 {
     Image b = image_take(f);
 
     if (b.size != a->size || memcmp(a->blob, b.blob, a->size) != 0 ||
-        memcmp(a->frames, b.frames, (size_t)NFRAMES * PK_PAGE_SIZE) != 0) {
+        memcmp(a->frames, b.frames, (size_t)PK_TEST_NFRAMES * PK_PAGE_SIZE) != 0) {
         fail_msg("the rejected call at line %d changed the state", line);
     }
     free(b.blob);
@@ -219,7 +188,7 @@ static void image_assert_same(Fix *f, const Image *a, int line)
 
 static void test_cap__rejected_invocations__change_nothing(void **state)
 {
-    Fix *f = *state;
+    PkTestFix *f = *state;
     PkCap n = { .type = PK_CAP_NUMBER, .oid = 7 };
     char buf[64] = { 0 };
     Image before;
@@ -288,19 +257,20 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_cap__copy_with_read_only__reads_but_cannot_write,
-                                        fix_setup, fix_teardown),
+                                        fix_setup, pk_test_fix_teardown),
         cmocka_unit_test_setup_teardown(test_cap__chains_of_copies__never_grow_rights,
-                                        fix_setup, fix_teardown),
+                                        fix_setup, pk_test_fix_teardown),
         cmocka_unit_test_setup_teardown(
-            test_cap__revoke__voids_copies_made_before_and_not_after, fix_setup, fix_teardown),
+            test_cap__revoke__voids_copies_made_before_and_not_after, fix_setup,
+            pk_test_fix_teardown),
         cmocka_unit_test_setup_teardown(test_cap__revoke_without_the_right__is_refused,
-                                        fix_setup, fix_teardown),
+                                        fix_setup, pk_test_fix_teardown),
         cmocka_unit_test_setup_teardown(test_cap__bank_revoke__voids_other_bank_copies,
-                                        fix_setup, fix_teardown),
+                                        fix_setup, pk_test_fix_teardown),
         cmocka_unit_test_setup_teardown(test_cap__number_capability__copies_and_is_never_void,
-                                        fix_setup, fix_teardown),
+                                        fix_setup, pk_test_fix_teardown),
         cmocka_unit_test_setup_teardown(test_cap__rejected_invocations__change_nothing,
-                                        fix_setup, fix_teardown),
+                                        fix_setup, pk_test_fix_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
