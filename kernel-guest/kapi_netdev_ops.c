@@ -23,17 +23,6 @@ static bool knet_test_state(Kernel *k, uint64_t dev, const char *bit)
     return b >= 0 && b < 64 && ((kernel_read_u64(k, knet_state_va(k, dev)) >> b) & 1);
 }
 
-/* The module whose code is at addr (the driver behind an ndo_* pointer). */
-static int knet_module_of(Kernel *k, uint64_t addr)
-{
-    for (int i = 0; i < KERNEL_MAX_MODULES; i++) {
-        if (k->modules[i] && ko_contains(k->modules[i], addr)) {
-            return i;
-        }
-    }
-    return k->current_module;
-}
-
 static void knet_name(Kernel *k, uint64_t dev, char *buf, size_t cap)
 {
     long off = kernel_offsetof(k, "net_device", "name");
@@ -61,7 +50,7 @@ static int knet_call_ndo(Kernel *k, uint64_t dev, const char *op, KernelPhase ph
     if (!fn) {
         return 0;
     }
-    if (kernel_call(k, knet_module_of(k, fn), ph, fn, &dev, 1, &r) != 0) {
+    if (kernel_call(k, kernel_module_of(k, fn), ph, fn, &dev, 1, &r) != 0) {
         return -EFAULT;
     }
     *ret = (int)(int32_t)r;
