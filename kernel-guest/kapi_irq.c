@@ -9,10 +9,10 @@
  * shut down (depth 1); the first request starts it (depth 0) unless
  * IRQF_NO_AUTOEN; freeing the last action shuts it down again.
  *
- * Delivering interrupts -- calling the handlers in hardirq context when a
- * device raises its line, and the threaded handlers after them -- comes
- * with the event loop in a later step; until then no handler runs, so
- * synchronize_irq never has anything to wait for.
+ * Delivery -- the handlers in hardirq context while a device holds its
+ * line up, a thread_fn after a handler that returns IRQ_WAKE_THREAD -- is
+ * ksched.c's.  Handlers never run concurrently with the caller on one CPU,
+ * so synchronize_irq has nothing to wait for.
  */
 #include "kernel-guest/kernel_internal.h"
 

@@ -13,8 +13,8 @@
  * cleared first, earliest due first, then in queueing order.
  *
  * Timers are recorded the same way (timer->expires, and entry.pprev
- * non-NULL so the inline timer_pending() is true); firing them in softirq
- * context comes with the event loop in a later step.
+ * non-NULL so the inline timer_pending() is true); kwork_run_due_timers()
+ * fires them in softirq context from the event loop (ksched.c).
  */
 #include "kernel-guest/kernel_internal.h"
 
@@ -368,7 +368,7 @@ static uint64_t kapi_del_timer(void *opaque, VcpuCall *c)
 }
 
 /* timer_delete_sync(timer): also waits for a running callback, so it may
- * sleep; no callback runs yet. */
+ * sleep; on one CPU a callback is never running while its caller is. */
 static uint64_t kapi_timer_delete_sync(void *opaque, VcpuCall *c)
 {
     kernel_might_sleep(opaque, vcpu_call_name(c));

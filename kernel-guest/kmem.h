@@ -6,7 +6,7 @@
  *
  *   0xffff888000000000  page_offset_base: the direct map of all RAM (RW)
  *   0xffffc90000000000  vmalloc area: stacks (with guard pages), iomaps
- *   0xffffea0000000000  vmemmap_base: struct page array (later issues)
+ *   0xffffea0000000000  vmemmap_base: struct page array (kvmemmap.c)
  *   0xffffffff81000000  kernel image: gateway stubs (RX), exported data (RW)
  *   0xffffffffa0000000  modules: text RX, rodata R, data RW
  *

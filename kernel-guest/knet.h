@@ -45,8 +45,8 @@ typedef struct KIrqState {
     unsigned requested_total, freed_total;
 } KIrqState;
 
-/* A NAPI instance __napi_schedule() put on the CPU's poll list.  Polling
- * it (net_rx_action in softirq context) comes with interrupt delivery. */
+/* A NAPI instance __napi_schedule() put on the CPU's poll list; ksched.c
+ * polls it (net_rx_action in softirq context). */
 typedef struct KNapiSched {
     bool used;
     uint32_t seq;                /* poll-list order */

@@ -30,6 +30,7 @@
 #define KSCHED_NOBODY_CARED 100000    /* unhandled in a row: disable the line */
 #define KSCHED_SPIN_LIMIT 100000      /* busy rounds before time is forced on */
 #define KSCHED_IRQ_HANDLED 1          /* IRQ_HANDLED (irqreturn_t) */
+#define KSCHED_IRQ_WAKE_THREAD 2      /* IRQ_WAKE_THREAD */
 /* Guest code costs virtual time too: 5 ns per translated block run (a
  * block is a handful of instructions), counted by the vCPU, so the clock
  * stays a function of what ran and nothing else. */
@@ -147,34 +148,52 @@ static unsigned ksched_hardirq(Kernel *k)
 
         for (unsigned irq = 0; irq < KIRQ_NR && !vcpu_dead(k->cpu); irq++) {
             bool handled = false, have = false;
+            KIrqAction *order[KIRQ_MAX_ACTIONS];
+            unsigned nact;
 
             if (!((k->sched.level >> irq) & 1) || k->irq.depth[irq]) {
                 continue;
             }
-            for (uint32_t seq = 0; seq < k->irq.next_seq; seq++) {
-                for (unsigned a = 0; a < KIRQ_MAX_ACTIONS; a++) {
-                    KIrqAction *act = &k->irq.actions[a];
-                    uint64_t args[2], ret = 0;
+            /* Shared handlers run in registration order. */
+            nact = 0;
+            for (unsigned a = 0; a < KIRQ_MAX_ACTIONS; a++) {
+                KIrqAction *act = &k->irq.actions[a];
+                unsigned j;
 
-                    if (!act->used || act->irq != irq || act->seq != seq) {
-                        continue;
-                    }
-                    have = true;
-                    args[0] = irq;
-                    args[1] = act->dev_id;
+                if (!act->used || act->irq != irq) {
+                    continue;
+                }
+                for (j = nact++; j > 0 && order[j - 1]->seq > act->seq; j--) {
+                    order[j] = order[j - 1];
+                }
+                order[j] = act;
+            }
+            for (unsigned a = 0; a < nact; a++) {
+                KIrqAction act = *order[a];
+                uint64_t args[2] = {irq, act.dev_id}, ret = KSCHED_IRQ_WAKE_THREAD;
+
+                have = true;
+                if (act.handler) {  /* NULL: irq_default_primary_handler */
                     k->sched.in_hardirq = true;
                     k->irqs_off = true;
                     ksched_preempt_add(k, KSCHED_HARDIRQ_OFFSET);
-                    if (kernel_call(k, act->module, KERNEL_PHASE_RUN, act->handler, args, 2,
+                    if (kernel_call(k, act.module, KERNEL_PHASE_RUN, act.handler, args, 2,
                                     &ret) != 0) {
                         return ran;
                     }
                     ksched_preempt_add(k, -(int32_t)KSCHED_HARDIRQ_OFFSET);
                     k->irqs_off = false;
                     k->sched.in_hardirq = false;
-                    handled |= (ret & KSCHED_IRQ_HANDLED) != 0;
-                    ran++;
                 }
+                /* IRQ_WAKE_THREAD: the irq thread runs thread_fn, in process
+                 * context, before the line is looked at again. */
+                if ((ret & KSCHED_IRQ_WAKE_THREAD) && act.thread_fn &&
+                    kernel_call(k, act.module, KERNEL_PHASE_RUN, act.thread_fn, args, 2,
+                                &ret) != 0) {
+                    return ran;
+                }
+                handled |= (ret & (KSCHED_IRQ_HANDLED | KSCHED_IRQ_WAKE_THREAD)) != 0;
+                ran++;
             }
             if (!have) {
                 continue;

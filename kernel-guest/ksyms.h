@@ -3,8 +3,9 @@
  *
  * Functions are gateway slots (host C), data objects live in the kernel
  * data area, per-CPU variables are offsets into the per-CPU area (%gs).
- * A "todo" symbol is one sluice knows the kernel exports and will serve in
- * a later step: it resolves, and calling it is a report naming it.
+ * A "todo" symbol is one the legacy NIC drivers import that sluice does
+ * not serve yet (kapi_todo.c): it resolves, and calling it is a report
+ * naming it.
  */
 #ifndef KERNEL_GUEST_KSYMS_H
 #define KERNEL_GUEST_KSYMS_H
