@@ -35,7 +35,7 @@ static double bench_run(const KImage *img, const char *driver, const char *devic
                         const char *pcap, int tx, const char *iommu, FILE *devnull)
 {
     MachineConfig mc = {
-        .image = img, .device = device, .out = devnull, .iommu_mode = iommu,
+        .image = img, .device = device, .out = devnull, .diag = devnull, .iommu_mode = iommu,
         .send = tx ? pcap : NULL, .pcap_in = tx ? NULL : pcap,
     };
     char path[4096];

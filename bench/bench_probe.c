@@ -29,7 +29,7 @@ static double bench_now_ms(void)
 
 static int bench_cycle(const KImage *img, const char *path, int drive, FILE *devnull)
 {
-    MachineConfig mc = {.image = img, .device = "rtl8139", .out = devnull};
+    MachineConfig mc = {.image = img, .device = "rtl8139", .out = devnull, .diag = devnull};
     SlError e = {{0}};
     Machine *m;
     int err = 0;

@@ -44,6 +44,7 @@ struct Machine {
     Kernel *kernel;
     KExports *exports;
     bool iommu_off;
+    FILE *diag;                  /* sluice's own lines */
     int modules[MACHINE_MAX_MODULES];  /* kernel module slots, load order */
     unsigned nmodules;
     /* JSON objects for --report, in the order things happened. */
@@ -76,7 +77,7 @@ static IommuAction machine_iommu_fault(void *opaque, const IommuFault *f)
     char line[512], json[1024];
 
     iommu_fault_format(f, line, sizeof(line));
-    fprintf(stderr, "sluice: %s\n", line);
+    fprintf(m->diag, "sluice: %s\n", line);
     if (m->kernel && (f->reason == IOMMU_REASON_NOT_MAPPED ||
                       f->reason == IOMMU_REASON_PERMISSION ||
                       f->reason == IOMMU_REASON_STALE_IOTLB)) {
@@ -303,6 +304,8 @@ int machine_new(const MachineConfig *cfg, Machine **out, SlError *e)
         return sl_error(e, -ENOMEM, "machine: out of memory");
     }
     m->cfg = *cfg;
+    m->iommu_off = cfg->iommu_mode && !strcmp(cfg->iommu_mode, "off");
+    m->diag = cfg->diag ? cfg->diag : stderr;
     ops.opaque = m;
     m->bus = pci_bus_new();
     err = m->bus ? machine_add_devices(m, e) : sl_error(e, -ENOMEM, "machine: out of memory");
@@ -312,7 +315,7 @@ int machine_new(const MachineConfig *cfg, Machine **out, SlError *e)
         kc.ram_bytes = cfg->ram_bytes;
         kc.block_budget = cfg->block_budget;
         kc.allow_unserved = cfg->allow_unserved;
-        kc.iommu_off = cfg->iommu_mode && !strcmp(cfg->iommu_mode, "off");
+        kc.iommu_off = m->iommu_off;
         err = machine_kernel_hz(cfg->image, &kc.hz, e);
         err = err ? err : kernel_new(&kc, &ops, &m->kernel, e);
     }
@@ -331,10 +334,8 @@ int machine_new(const MachineConfig *cfg, Machine **out, SlError *e)
     }
     if (!err) {
         dma_port_init(&m->dma, m->iommu, DMA_PORT_RID(0, MACHINE_DEVFN),
-                      cfg->iommu_mode && !strcmp(cfg->iommu_mode, "off") ? DMA_PORT_OFF
-                                                                          : DMA_PORT_TRANSLATED);
+                      m->iommu_off ? DMA_PORT_OFF : DMA_PORT_TRANSLATED);
         iommu_set_fault_hook(m->iommu, machine_iommu_fault, m);
-        m->iommu_off = cfg->iommu_mode && !strcmp(cfg->iommu_mode, "off");
         err = kernel_set_iommu(m->kernel, m->iommu, e);
     }
     if (err) {
@@ -467,7 +468,7 @@ int machine_ifup(Machine *m)
     }
     /* What ethtool would say about it, from the driver's ethtool_ops. */
     if (!err && kernel_netdev_ethtool(m->kernel, "eth0", &et) == 0) {
-        fprintf(stderr, "sluice: eth0: ethtool: driver %s version %s bus-info %s link %s\n",
+        fprintf(m->diag, "sluice: eth0: ethtool: driver %s version %s bus-info %s link %s\n",
                 et.driver[0] ? et.driver : "?", et.version[0] ? et.version : "?",
                 et.bus_info[0] ? et.bus_info : "?",
                 et.link < 0 ? "unknown" : et.link ? "yes" : "no");
@@ -500,7 +501,7 @@ int machine_ping(Machine *m, unsigned count)
     int err;
 
     if (!m->net || kernel_netdev_mac(m->kernel, "eth0", mac) != 0) {
-        fprintf(stderr, "sluice: --ping: no eth0 interface up\n");
+        fprintf(m->diag, "sluice: --ping: no eth0 interface up\n");
         return -ENODEV;
     }
     netsim_ping_begin(m->net, mac);
@@ -521,7 +522,7 @@ int machine_ifdown(Machine *m)
 
     /* What `ip -s link` would show before the interface goes down. */
     if (m->net && kernel_netdev_stats(m->kernel, "eth0", &st) == 0) {
-        fprintf(stderr, "sluice: eth0: rx %llu packets %llu bytes %llu errors %llu dropped, "
+        fprintf(m->diag, "sluice: eth0: rx %llu packets %llu bytes %llu errors %llu dropped, "
                 "tx %llu packets %llu bytes %llu errors %llu dropped\n",
                 (unsigned long long)st.rx_packets, (unsigned long long)st.rx_bytes,
                 (unsigned long long)st.rx_errors, (unsigned long long)st.rx_dropped,
@@ -546,7 +547,7 @@ int machine_exit_modules(Machine *m)
         SlError e = {{0}};
 
         if (netsim_close(m->net, &e) != 0) {
-            fprintf(stderr, "sluice: %s\n", e.msg);
+            fprintf(m->diag, "sluice: %s\n", e.msg);
             return -EIO;
         }
     }

@@ -24,6 +24,7 @@ typedef struct MachineConfig {
     FILE *trace;                 /* --trace-mmio: one line per register access, or NULL */
     bool verbose;                /* print the kernel's debug-level lines too */
     FILE *out;                   /* where the kernel's log goes (stdout) */
+    FILE *diag;                  /* sluice's own lines (faults, stats); NULL: stderr */
     const char *iommu_mode;      /* "strict" (default), "lazy", "off" */
     uint64_t pin_limit_device;   /* bytes a device may pin; 0 = unbounded */
     uint64_t pin_limit_global;   /* bytes all devices may pin; 0 = unbounded */
