@@ -9,7 +9,7 @@
  * struct device inside struct pci_dev comes in as the parameter devoff.
  * dma_map_single and dma_mapping_error are inline, as in Linux.
  */
-#include "testmod.h"
+#include "testmod_pci.h"
 
 #define DMA_BIDIRECTIONAL 0
 #define DMA_TO_DEVICE 1
@@ -17,35 +17,13 @@
 #define DMA_MAPPING_ERROR (~0ul)
 #define PAGE_SHIFT 12
 #define PAGE_SIZE 4096ul
-#define STRUCT_PAGE_SIZE 64      /* sizeof(struct page) on 6.1 x86-64 */
 #define PAGE_REFCOUNT 0x34       /* offsetof(struct page, _refcount) */
 #define SG_END 0x2ul
 #define SG_CHAIN 0x1ul
 #define GFP_ZERO 0x100u
 #define EIO 5
 
-struct device;
 struct dma_pool;
-struct pci_dev;
-
-/* struct pci_device_id: 40 bytes */
-struct dmat_pci_device_id {
-    u32 vendor, device, subvendor, subdevice, class, class_mask;
-    u64 driver_data;
-    u32 override_only;
-};
-
-/* struct pci_driver up to remove; the rest (struct device_driver ...) is
- * written by the PCI core, so room is left for it. */
-struct dmat_pci_driver {
-    u64 node[2];
-    const char *name;
-    const struct dmat_pci_device_id *id_table;
-    int (*probe)(struct pci_dev *pdev, const struct dmat_pci_device_id *id);
-    void (*remove)(struct pci_dev *pdev);
-    u8 rest[512 - 48];
-};
-
 /* struct scatterlist: 32 bytes */
 struct scatterlist {
     u64 page_link;
@@ -54,9 +32,6 @@ struct scatterlist {
     u32 dma_length, dma_flags;
 };
 
-extern u64 page_offset_base, vmemmap_base;
-int __pci_register_driver(struct dmat_pci_driver *drv, void *owner, const char *mod_name);
-void pci_unregister_driver(struct dmat_pci_driver *drv);
 void *dma_alloc_attrs(struct device *dev, u64 size, u64 *handle, u32 gfp, u64 attrs);
 void dma_free_attrs(struct device *dev, u64 size, void *cpu, u64 handle, u64 attrs);
 u64 dma_map_page_attrs(struct device *dev, void *page, u64 off, u64 size, int dir, u64 attrs);
@@ -320,7 +295,7 @@ static noinline int dmat_misuse(void)
     return -99;
 }
 
-static int dmat_probe(struct pci_dev *pdev, const struct dmat_pci_device_id *id)
+static int dmat_probe(struct pci_dev *pdev, const struct tm_pci_device_id *id)
 {
     dev = (struct device *)((char *)pdev + devoff);
     buf = __kmalloc(3 * PAGE_SIZE, GFP_KERNEL);
@@ -352,24 +327,4 @@ static void dmat_remove(struct pci_dev *pdev)
     barrier();
 }
 
-static const struct dmat_pci_device_id dmat_ids[] = {
-    {0x1234, 0xd3a0, ~0u, ~0u, 0, 0, 0, 0},
-    {0, 0, 0, 0, 0, 0, 0, 0},
-};
-
-static struct dmat_pci_driver dmat_driver = {
-    .name = "dma_api",
-    .id_table = dmat_ids,
-    .probe = dmat_probe,
-    .remove = dmat_remove,
-};
-
-int init_module(void)
-{
-    return __pci_register_driver(&dmat_driver, 0, "dma_api");
-}
-
-void cleanup_module(void)
-{
-    pci_unregister_driver(&dmat_driver);
-}
+TM_PCI_MODULE("dma_api", 0x1234, 0xd3a0, dmat_probe, dmat_remove)

@@ -15,14 +15,13 @@
  * device inside struct pci_dev comes in as the parameter devoff.
  * dma_map_single and dma_mapping_error are inline, as in Linux.
  */
-#include "testmod.h"
+#include "testmod_pci.h"
 
 #define DMA_TO_DEVICE 1
 #define DMA_FROM_DEVICE 2
 #define DMA_MAPPING_ERROR (~0ul)
 #define PAGE_SHIFT 12
 #define PAGE_SIZE 4096ul
-#define STRUCT_PAGE_SIZE 64      /* sizeof(struct page) on 6.1 x86-64 */
 
 /* cdma registers and bits (devices/cdma.h) */
 #define CDMA_SRC_LO 0x00
@@ -42,30 +41,6 @@
 #define DMAD_LEN 256u            /* bytes each DMA moves (cdma's READ/WRITE max) */
 #define DMAD_FILL 0xa5a5a5a5u
 
-struct device;
-struct pci_dev;
-
-/* struct pci_device_id: 40 bytes */
-struct dmad_pci_device_id {
-    u32 vendor, device, subvendor, subdevice, class, class_mask;
-    u64 driver_data;
-    u32 override_only;
-};
-
-/* struct pci_driver up to remove; the rest (struct device_driver ...) is
- * written by the PCI core, so room is left for it. */
-struct dmad_pci_driver {
-    u64 node[2];
-    const char *name;
-    const struct dmad_pci_device_id *id_table;
-    int (*probe)(struct pci_dev *pdev, const struct dmad_pci_device_id *id);
-    void (*remove)(struct pci_dev *pdev);
-    u8 rest[512 - 48];
-};
-
-extern u64 page_offset_base, vmemmap_base;
-int __pci_register_driver(struct dmad_pci_driver *drv, void *owner, const char *mod_name);
-void pci_unregister_driver(struct dmad_pci_driver *drv);
 int pci_enable_device(struct pci_dev *pdev);
 void pci_disable_device(struct pci_dev *pdev);
 void pci_set_master(struct pci_dev *pdev);
@@ -292,7 +267,7 @@ static noinline int dmad_cpu_store(void)
 
 static void dmad_remove(struct pci_dev *pdev);
 
-static int dmad_probe(struct pci_dev *pdev, const struct dmad_pci_device_id *id)
+static int dmad_probe(struct pci_dev *pdev, const struct tm_pci_device_id *id)
 {
     int rc;
 
@@ -355,24 +330,4 @@ static void dmad_remove(struct pci_dev *pdev)
     barrier();
 }
 
-static const struct dmad_pci_device_id dmad_ids[] = {
-    {0x1b36, 0x00f0, ~0u, ~0u, 0, 0, 0, 0},
-    {0, 0, 0, 0, 0, 0, 0, 0},
-};
-
-static struct dmad_pci_driver dmad_driver = {
-    .name = "dma_device",
-    .id_table = dmad_ids,
-    .probe = dmad_probe,
-    .remove = dmad_remove,
-};
-
-int init_module(void)
-{
-    return __pci_register_driver(&dmad_driver, 0, "dma_device");
-}
-
-void cleanup_module(void)
-{
-    pci_unregister_driver(&dmad_driver);
-}
+TM_PCI_MODULE("dma_device", 0x1b36, 0x00f0, dmad_probe, dmad_remove)
