@@ -273,7 +273,6 @@ int persist_restart_config(Persist *p, PersistConfig *cfg, uint64_t *seq, SlErro
 
 typedef struct PersistPinned {
     FILE *out;
-    unsigned n;
     uint64_t first_iova, first_pfn, run;
     char dev[16];
 } PersistPinned;
@@ -302,7 +301,10 @@ static void persist_pinned(void *opaque, const char *dev, uint64_t iova, uint64_
         pp->first_pfn = pfn;
         pp->run = 1;
     }
-    pp->n++;
+}
+
+static void persist_count(void *opaque, const char *dev, uint64_t iova, uint64_t pfn)
+{
 }
 
 int persist_restart_machine(Persist *p, Machine *m, FILE *out, SlError *e)
@@ -313,6 +315,7 @@ int persist_restart_machine(Persist *p, Machine *m, FILE *out, SlError *e)
     uint64_t ram_size, hdr[4], restored = 0;
     size_t cap = 0, len = 0;
     PersistPinned pp = {.out = out};
+    unsigned pinned;
     int err;
 
     kernel_ram(k, (void **)&ram, &ram_size);
@@ -375,22 +378,12 @@ int persist_restart_machine(Persist *p, Machine *m, FILE *out, SlError *e)
     fprintf(out, "sluice: restart: %llu RAM pages, the kernel's bookkeeping, the IOMMU and PCI "
             "configuration restored; the device was reset (a device does not checkpoint)\n",
             (unsigned long long)restored);
-    pp.out = NULL;
-    {
-        FILE *sink = fopen("/dev/null", "w");
-
-        pp.out = sink;
-        kernel_dma_pinned_frames(k, persist_pinned, &pp);
-        persist_pinned_flush(&pp);
-        if (sink) {
-            fclose(sink);
-        }
-    }
-    if (pp.n) {
+    /* How many first (the heading), then the ranges. */
+    pinned = kernel_dma_pinned_frames(k, persist_count, NULL);
+    if (pinned) {
         fprintf(out, "sluice: restart: %u page%s pinned for device DMA at the checkpoint could "
                 "not be restored for the device (their bytes are as of the checkpoint; the device "
-                "has forgotten them):\n", pp.n, pp.n == 1 ? " was" : "s were");
-        pp = (PersistPinned){.out = out};
+                "has forgotten them):\n", pinned, pinned == 1 ? " was" : "s were");
         kernel_dma_pinned_frames(k, persist_pinned, &pp);
         persist_pinned_flush(&pp);
     }
