@@ -196,9 +196,6 @@ size_t kernel_state_size(const Kernel *k);
 long kernel_state_save(const Kernel *k, void *buf, size_t cap);
 int kernel_state_restore(Kernel *k, const void *buf, size_t len, SlError *e);
 int kernel_state_remap(Kernel *k, SlError *e);
-/* Guest-physical pages: count, whether one is in use, its bytes. */
-uint64_t kernel_ram_pages(const Kernel *k);
-bool kernel_ram_page_used(const Kernel *k, uint64_t pfn);
 /* Frames pinned for a device's DMA now (IOMMU mappings), as
  * (device index, pfn) pairs through fn; returns how many. */
 unsigned kernel_dma_pinned_frames(Kernel *k, void (*fn)(void *opaque, const char *dev,

@@ -115,8 +115,8 @@ struct Kernel {
     KIrqState irq;               /* knet.h: IRQ handlers (kapi_irq.c) */
     KNapiState napi;             /* knet.h: scheduled NAPI (kapi_napi.c) */
     KWorkState work;             /* knet.h: work items, timers (kapi_work.c) */
-    KSchedState sched;
-    KRegion regions[KERNEL_MAX_REGIONS];           /* knet.h: IRQ lines, host transmits (ksched.c) */
+    KSchedState sched;           /* knet.h: IRQ lines, host transmits (ksched.c) */
+    KRegion regions[KERNEL_MAX_REGIONS];   /* __request_region (kapi_res.c) */
     /* Execution context: one CPU; what Linux tracks in preempt_count. */
     bool irqs_off;
     unsigned atomic_depth;       /* spinlocks held */

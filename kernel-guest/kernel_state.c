@@ -192,16 +192,6 @@ int kernel_state_remap(Kernel *k, SlError *e)
     return 0;
 }
 
-uint64_t kernel_ram_pages(const Kernel *k)
-{
-    return k->mem.npages;
-}
-
-bool kernel_ram_page_used(const Kernel *k, uint64_t pfn)
-{
-    return pfn < k->mem.npages && k->mem.page_used[pfn];
-}
-
 unsigned kernel_dma_pinned_frames(Kernel *k, void (*fn)(void *opaque, const char *dev,
                                                         uint64_t iova, uint64_t pfn),
                                   void *opaque)

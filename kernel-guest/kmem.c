@@ -235,12 +235,6 @@ int kmem_kfree(KMem *m, uint64_t va)
     return 0;
 }
 
-uint64_t kmem_ksize(const KMem *m, uint64_t va)
-{
-    unsigned i = kmem_lower_bound(m, va);
-
-    return i < m->nallocs && m->allocs[i].va == va ? m->allocs[i].size : 0;
-}
 
 uint64_t kmem_containing(const KMem *m, uint64_t va)
 {

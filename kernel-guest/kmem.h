@@ -97,7 +97,5 @@ uint64_t kmem_kmalloc(KMem *m, uint64_t size, uint64_t align, bool zero);
 int kmem_kfree(KMem *m, uint64_t va);
 /* Start of the live allocation containing va, or 0. */
 uint64_t kmem_containing(const KMem *m, uint64_t va);
-/* Size of the live allocation starting at va, or 0. */
-uint64_t kmem_ksize(const KMem *m, uint64_t va);
 
 #endif
