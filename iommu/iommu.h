@@ -122,6 +122,9 @@ typedef struct IommuFault {
 } IommuFault;
 
 typedef IommuAction (*IommuFaultHook)(void *opaque, const IommuFault *f);
+/* See iommu_set_pin_hook() and iommu_set_write_hook(). */
+typedef void (*IommuFramePinHook)(void *opaque, uint64_t pfn, bool pinned);
+typedef void (*IommuWriteHook)(void *opaque, uint64_t phys, uint64_t len);
 
 typedef struct IommuConfig {
     void *ram;                  /* guest RAM, host side; not owned */
@@ -225,6 +228,43 @@ bool iommu_frame_is_pinned(const Iommu *mmu, uint64_t phys);
 uint32_t iommu_frame_pin_count(const Iommu *mmu, uint64_t phys);
 uint64_t iommu_pins(const Iommu *mmu);
 
+/* --- notification hooks (wiring for the kernel layer) ------------------- */
+
+/*
+ * Both hooks are wiring, like the fault hook: NULL (the default) means none,
+ * setting one replaces the previous one, neither is saved, and
+ * iommu_state_restore() keeps them.  A hook runs synchronously inside the
+ * IOMMU call that caused it and must not call back into the IOMMU or a
+ * DmaPort (reading iommu_frame_pin_count() is fine).
+ */
+
+/* fn(opaque, pfn, pinned) runs when guest frame pfn (phys >> IOMMU_PAGE_SHIFT)
+ * becomes pinned -- its pin count over all domains goes 0 -> 1, pinned=true
+ * -- and when it stops being pinned -- 1 -> 0, pinned=false; the count has
+ * already changed when fn runs.  A frame mapped twice is reported once each
+ * way.  Unpinning is reported wherever it happens: a strict unmap, the drain
+ * of the lazy flush queue (full queue, window passed on iommu_set_time /
+ * iommu_advance_time, iommu_flush, a map that needed room, a detach) and a
+ * detach's own mappings.  So in lazy mode an unmapped frame is reported
+ * unpinned only at the drain, when the device can no longer reach it.
+ * Not called for a refused request (it changed nothing), nor by
+ * iommu_state_restore() (the state is replaced wholesale: the caller restores
+ * its own side of the pins from its own snapshot, or rebuilds it with
+ * iommu_frame_pin_count()), nor by iommu_free(). */
+void iommu_set_pin_hook(Iommu *mmu, IommuFramePinHook fn, void *opaque);
+
+/* fn(opaque, phys, len) runs after a device write through a DmaPort
+ * (dma_write(), translated or DMA_PORT_OFF) has put bytes in guest RAM, with
+ * the guest-physical range written: one call per physically contiguous piece,
+ * in IOVA order (a write across IOVA pages mapped to non-adjacent frames gives
+ * one call per run of adjacent frames).  len is never 0.  A write completed
+ * through a stale IOTLB entry (lazy mode) did reach RAM and is reported.  Not
+ * called for reads, for faulted writes (nothing moved: see dma_port.h), for
+ * zero-length writes, nor for guest RAM written other than by a device
+ * (the caller's own stores, iommu_state_restore()).  Meant for dirty
+ * tracking; the hit path pays one NULL test when no hook is set. */
+void iommu_set_write_hook(Iommu *mmu, IommuWriteHook fn, void *opaque);
+
 /* --- faults -------------------------------------------------------------- */
 
 /* Notes that a driver instruction at rip wrote value (an address the device
@@ -266,8 +306,9 @@ void iommu_print_summary(const Iommu *mmu, FILE *out);
  * invalidated, so a restored run replays hit for hit), flush queue, time,
  * counters, fault queue, pending stop request, and the config values
  * (mode, bounds, queue sizes) -- restore adopts them.  Only the RAM size must
- * match.  Wiring (RAM pointer, fault hook) is kept, never saved.  Saving
- * scans one pin counter per RAM frame. */
+ * match.  Wiring (RAM pointer, fault, pin and write hooks) is kept, never
+ * saved; restore runs none of the hooks.  Saving scans one pin counter per
+ * RAM frame. */
 size_t iommu_state_size(const Iommu *mmu);
 /* Writes the blob; returns its size or -ENOSPC if size is too small. */
 long iommu_state_save(const Iommu *mmu, void *buf, size_t size);

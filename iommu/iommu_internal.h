@@ -80,12 +80,17 @@ static_assert(sizeof(IommuFault) == 56 + IOMMU_NAME_MAX, "IommuFault has no padd
 static_assert(sizeof(IommuStats) % 8 == 0, "IommuStats is all uint64_t");
 
 struct Iommu {
-    /* Wiring: set by iommu_new(), never saved. */
+    /* Wiring: set by iommu_new() and the iommu_set_*_hook() calls, never
+     * saved, kept by iommu_state_restore(). */
     uint8_t *ram;
     uint64_t ram_size;
     uint64_t ram_frames;
     IommuFaultHook hook;
     void *hook_opaque;
+    IommuFramePinHook pin_hook; /* NULL = none; run by iommu_pins.c */
+    void *pin_hook_opaque;
+    IommuWriteHook write_hook; /* NULL = none; run by dma_port.c */
+    void *write_hook_opaque;
     uint16_t *rid_slot;      /* [65536]: domain index + 1, 0 = none; derived */
     uint32_t tables_cap;     /* allocated tables (capacity, not state) */
     uint32_t domains_cap;

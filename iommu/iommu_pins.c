@@ -6,6 +6,10 @@
  * per domain (the authority to pin comes with the device) and over the whole
  * IOMMU (seed 001: a bound on the total number of frames).  A page whose
  * invalidation is still deferred keeps its pin and its charge.
+ *
+ * Every pin and unpin goes through iommu_pins_take/iommu_pins_drop, so the
+ * pin hook (a frame's count crossing 0) is run here and only here; restore
+ * rewrites pin[] directly and so runs no hook, as iommu.h promises.
  */
 #include "iommu/iommu_internal.h"
 
@@ -41,13 +45,16 @@ void iommu_pins_take(Iommu *mmu, IommuDomain *dom, uint64_t phys_pfn)
 {
     assert(phys_pfn < mmu->ram_frames && "a pinned frame lies in guest RAM");
     assert(mmu->pin[phys_pfn] < UINT32_MAX && "pin count does not overflow");
-    if (mmu->pin[phys_pfn]++ == 0) {
-        mmu->frames_pinned++;
-    }
     dom->pins++;
     mmu->pins++;
     if (mmu->pins > mmu->stats.pins_peak) {
         mmu->stats.pins_peak = mmu->pins;
+    }
+    if (mmu->pin[phys_pfn]++ == 0) {
+        mmu->frames_pinned++;
+        if (mmu->pin_hook) {
+            mmu->pin_hook(mmu->pin_hook_opaque, phys_pfn, true);
+        }
     }
 }
 
@@ -55,11 +62,20 @@ void iommu_pins_drop(Iommu *mmu, IommuDomain *dom, uint64_t phys_pfn)
 {
     assert(phys_pfn < mmu->ram_frames && mmu->pin[phys_pfn] > 0 &&
            "only a pinned frame is unpinned");
-    if (--mmu->pin[phys_pfn] == 0) {
-        mmu->frames_pinned--;
-    }
     dom->pins--;
     mmu->pins--;
+    if (--mmu->pin[phys_pfn] == 0) {
+        mmu->frames_pinned--;
+        if (mmu->pin_hook) {
+            mmu->pin_hook(mmu->pin_hook_opaque, phys_pfn, false);
+        }
+    }
+}
+
+void iommu_set_pin_hook(Iommu *mmu, IommuFramePinHook fn, void *opaque)
+{
+    mmu->pin_hook = fn;
+    mmu->pin_hook_opaque = opaque;
 }
 
 bool iommu_frame_is_pinned(const Iommu *mmu, uint64_t phys)
