@@ -118,12 +118,9 @@ static int pk_bank_check_new(PkStore *s, int32_t bank, PkObjType type)
     return s->sc.nobj >= s->cfg.max_objects ? -ENOSPC : 0;
 }
 
-static PkOid pk_bank_invoke_new(PkStore *s, int32_t bank, PkObjType type, int32_t frame)
+/* Record idx (live, type set) gets its zeroed frame, charged to bank. */
+static void pk_bank_invoke_place(PkStore *s, int32_t idx, int32_t bank, int32_t frame)
 {
-    PkOid oid = pk_object_take_oid(s);
-    int32_t idx = pk_object_insert(s, oid, (uint8_t)type, 0);
-
-    assert(idx >= 0 && "decode checked the table has room");
     memset(pk_object_frame_data(s, frame), 0, PK_PAGE_SIZE);
     s->obj[idx].frame = frame;
     s->obj[idx].bank = bank;
@@ -132,6 +129,15 @@ static PkOid pk_bank_invoke_new(PkStore *s, int32_t bank, PkObjType type, int32_
     pk_bank_add(s, bank, PK_RES_OBJECTS, 1);
     pk_cache_touch(s, idx);
     pk_object_mark_dirty(s, idx);        /* the next checkpoint must hold it */
+}
+
+static PkOid pk_bank_invoke_new(PkStore *s, int32_t bank, PkObjType type, int32_t frame)
+{
+    PkOid oid = pk_object_take_oid(s);
+    int32_t idx = pk_object_insert(s, oid, (uint8_t)type, 0);
+
+    assert(idx >= 0 && "decode checked the table has room");
+    pk_bank_invoke_place(s, idx, bank, frame);
     return oid;
 }
 
@@ -150,6 +156,83 @@ int pk_bank_new_object(PkStore *s, int32_t bank, PkObjType type, PkOid *oid)
     }
     *oid = pk_bank_invoke_new(s, bank, type, frame);
     return 0;
+}
+
+/* Whether placed frame `frame` may take a new page (writes nothing): 0
+ * and *idx, the OID's tombstone to reuse or -1 for a new record; -EINVAL
+ * (not a placed frame), -EBUSY (anything holds the frame, or the OID's
+ * record is not a plain tombstone). */
+static int pk_bank_check_placed(const PkStore *s, int64_t frame, int32_t *idx)
+{
+    const PkObj *o;
+    int32_t i;
+
+    if (frame < 0 || frame >= (int64_t)s->cfg.nplaced) {
+        return -EINVAL;
+    }
+    if (s->frame_owner[frame] != PK_FRAME_FREE) {
+        return -EBUSY;                   /* live, DOOMED, or a snapshot copy */
+    }
+    i = pk_object_find(s, s->cfg.placed_oid + (PkOid)frame);
+    if (i >= 0) {
+        o = &s->obj[i];
+        /* Cannot happen with a free frame; a restored blob is not trusted. */
+        if (o->type != PK_OBJ_NONE || o->frame >= 0 || o->pins > 0 ||
+            (o->flags & PK_OBJF_DOOMED)) {
+            return -EBUSY;
+        }
+    }
+    *idx = i;
+    return 0;
+}
+
+int pk_bank_new_placed_range(PkStore *s, int32_t bank, int32_t first, uint32_t n,
+                             PkOid *oid_first)
+{
+    uint32_t i, fresh = 0;
+    int32_t idx;
+    int err;
+
+    pk_cache_begin_op(s);
+    if (!pk_bank_is_live(s, bank) || n == 0 || first < 0 ||
+        (uint64_t)first + n > s->cfg.nplaced) {
+        return -EINVAL;
+    }
+    /* Decode: every frame first, then quota, then records. */
+    for (i = 0; i < n; i++) {
+        err = pk_bank_check_placed(s, (int64_t)first + i, &idx);
+        if (err) {
+            return err;
+        }
+        fresh += idx < 0;
+    }
+    err = pk_bank_check(s, bank, PK_RES_OBJECTS, n);
+    if (err) {
+        return err;
+    }
+    if (fresh > s->cfg.max_objects - s->sc.nobj) {
+        return -ENOSPC;
+    }
+    /* Invoke: nothing below fails. */
+    for (i = 0; i < n; i++) {
+        PkOid oid = s->cfg.placed_oid + (PkOid)first + i;
+
+        idx = pk_object_find(s, oid);
+        if (idx < 0) {
+            idx = pk_object_insert(s, oid, PK_OBJ_PAGE, 0);
+            assert(idx >= 0 && "decode checked the table has room");
+        } else {
+            s->obj[idx].type = PK_OBJ_PAGE;  /* the tombstone's bumped count stays */
+        }
+        pk_bank_invoke_place(s, idx, bank, first + (int32_t)i);
+    }
+    *oid_first = s->cfg.placed_oid + (PkOid)first;
+    return 0;
+}
+
+int pk_bank_new_placed(PkStore *s, int32_t bank, int32_t frame, PkOid *oid)
+{
+    return pk_bank_new_placed_range(s, bank, frame, 1, oid);
 }
 
 /* --- banks --------------------------------------------------------------- */

@@ -39,6 +39,22 @@ void pk_bank_uncharge(PkStore *s, int32_t bank, PkBankRes res, uint64_t n);
 /* A new zeroed object charged to bank, dirty: 0 and *oid; -EINVAL (bad bank
  * or type), -EDQUOT, -ENOSPC (object table full), -EBUSY/-ENOMEM (no frame). */
 int pk_bank_new_object(PkStore *s, int32_t bank, PkObjType type, PkOid *oid);
+/* A new zeroed page in placed frame `frame` (pk_object.h), OID
+ * placed_oid + frame, charged to bank as pk_bank_new_object, dirty: 0 and
+ * *oid.  If the OID has a tombstone (allocated and destroyed before), the
+ * record is reused with its bumped count, so capabilities to the earlier
+ * page stay void.  Errors, nothing changed: -EINVAL (not a placed frame, bad
+ * bank), -EBUSY (the frame is held: a live object, a destroyed object whose
+ * last I/O pin has not dropped, a running snapshot's copy), -EDQUOT,
+ * -ENOSPC (object table full).  The backing is not consulted: a placed
+ * object the disk holds must be installed (pk_store_install) before its
+ * frame is allocated again, or it is taken as never allocated. */
+int pk_bank_new_placed(PkStore *s, int32_t bank, int32_t frame, PkOid *oid);
+/* pk_bank_new_placed for frames [first, first + n), all or nothing (n >= 1,
+ * -EINVAL if the range leaves the placed frames; -EDQUOT unless all n fit):
+ * 0 and *oid_first = placed_oid + first. */
+int pk_bank_new_placed_range(PkStore *s, int32_t bank, int32_t first, uint32_t n,
+                             PkOid *oid_first);
 /* A child bank with the given quotas: 0 and *child; -EINVAL, -ENOSPC. */
 int pk_bank_new_child(PkStore *s, int32_t parent, const uint64_t quota[PK_RES_COUNT],
                       int32_t *child);

@@ -1,7 +1,8 @@
 /*
  * kernel-guest/pk_cache.c: the object cache (see pk_cache.h) -- frames,
- * the clock evictor, loading a miss through the PkBacking, copy-on-write
- * for a running snapshot, and I/O pins with deferred destroy.
+ * the clock evictor, loading a miss through the PkBacking (a placed OID
+ * into its own frame), copy-on-write for a running snapshot, and I/O pins
+ * with deferred destroy.
  */
 #include "kernel-guest/pk_cache.h"
 
@@ -11,24 +12,31 @@
 
 void pk_cache_frame_put(PkStore *s, int32_t frame)
 {
-    assert(s->sc.nfree < s->cfg.nframes && "a frame is freed once");
+    assert(frame >= 0 && (uint32_t)frame < s->cfg.nframes && "a frame of the pool");
     s->frame_owner[frame] = PK_FRAME_FREE;
+    if ((uint32_t)frame < s->cfg.nplaced) {
+        return;                          /* placed: free, but never stacked */
+    }
+    assert(s->sc.nfree < s->cfg.nframes - s->cfg.nplaced && "a frame is freed once");
     s->frame_free[s->sc.nfree++] = frame;
 }
 
 /* One clean, unpinned, unused object loses its frame.  Two turns of the
- * hand: the first may only clear reference bits.  On failure nothing has
- * changed -- a reference bit is cleared only on a candidate, and any
- * candidate is taken by the second turn; the hand ends where it began. */
+ * hand over the general frames [nplaced, nframes) -- a placed frame is
+ * never a candidate: the first turn may only clear reference bits.  On
+ * failure nothing has changed -- a reference bit is cleared only on a
+ * candidate, and any candidate is taken by the second turn; the hand ends
+ * where it began. */
 static int pk_cache_evict(PkStore *s, int32_t *frame)
 {
-    uint32_t n = s->cfg.nframes, step, f;
+    uint32_t first = s->cfg.nplaced, n = s->cfg.nframes - first, step, f;
     bool saw_dirty = false;
     PkObj *o;
 
     for (step = 0; step < 2 * n; step++) {
         f = s->sc.clock;
-        s->sc.clock = (f + 1) % n;
+        assert(f >= first && f < s->cfg.nframes && "the hand stays on general frames");
+        s->sc.clock = f + 1 == s->cfg.nframes ? first : f + 1;
         if (s->frame_owner[f] < 0) {
             continue;                    /* free, just taken, or a snapshot copy */
         }
@@ -65,7 +73,7 @@ int pk_cache_frame_get(PkStore *s, int32_t *frame)
 void pk_cache_release(PkStore *s, int32_t idx)
 {
     PkObj *o = &s->obj[idx];
-    int32_t f = o->frame;
+    int32_t f = o->frame, c;
 
     if (f < 0) {
         return;
@@ -73,7 +81,17 @@ void pk_cache_release(PkStore *s, int32_t idx)
     o->frame = -1;
     if ((o->flags & (PK_OBJF_MARKED | PK_OBJF_COPIED)) == PK_OBJF_MARKED &&
         o->snap_type != PK_OBJ_NONE) {
-        /* The snapshot still needs these bytes: the frame becomes its copy. */
+        /* The snapshot still needs these bytes.  A placed frame should be
+         * free for its OID's next allocation: the bytes move to a free
+         * general frame if there is one (no eviction here: this cannot
+         * fail).  Otherwise -- and always for a general frame -- the frame
+         * itself becomes the copy until the snapshot consumes it. */
+        if ((uint32_t)f < s->cfg.nplaced && s->sc.nfree > 0) {
+            c = s->frame_free[--s->sc.nfree];
+            memcpy(pk_object_frame_data(s, c), pk_object_frame_data(s, f), PK_PAGE_SIZE);
+            pk_cache_frame_put(s, f);
+            f = c;
+        }
         o->snap_frame = f;
         o->flags |= PK_OBJF_COPIED;
         s->frame_owner[f] = PK_FRAME_SNAP_BASE - idx;
@@ -92,8 +110,9 @@ void pk_cache_begin_op(PkStore *s)
     s->op_seq++;
 }
 
-/* Reads oid from the backing into a fresh frame: 0 and *frame, type and
- * count as the disk has them. */
+/* Reads oid from the backing into a fresh frame (a placed OID: its own
+ * frame, -EBUSY if something holds it): 0 and *frame, type and count as
+ * the disk has them. */
 static int pk_cache_load(PkStore *s, PkOid oid, int32_t *frame, uint8_t *type,
                          uint32_t *count)
 {
@@ -104,9 +123,16 @@ static int pk_cache_load(PkStore *s, PkOid oid, int32_t *frame, uint8_t *type,
     if (!s->backing.load) {
         return -ENOENT;
     }
-    err = pk_cache_frame_get(s, &f);
-    if (err) {
-        return err;
+    f = pk_object_placed_frame(s, oid);
+    if (f >= 0) {
+        if (s->frame_owner[f] != PK_FRAME_FREE) {
+            return -EBUSY;
+        }
+    } else {
+        err = pk_cache_frame_get(s, &f);
+        if (err) {
+            return err;
+        }
     }
     buf = pk_object_frame_data(s, f);
     memset(buf, 0, PK_PAGE_SIZE);

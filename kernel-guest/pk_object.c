@@ -1,6 +1,7 @@
 /*
  * kernel-guest/pk_object.c: the object table (see pk_object.h) -- store
- * creation, the OID hash, the dirty list, destroy, and the state blob.
+ * creation, the OID hash and counter, placed OIDs, the dirty list, destroy,
+ * and the state blob.
  */
 #include "kernel-guest/pk_object.h"
 
@@ -13,12 +14,14 @@
 #include "kernel-guest/pk_cache.h"
 
 #define PK_STATE_MAGIC 0x54534b50u   /* "PKST" */
-#define PK_STATE_VERSION 1u
+#define PK_STATE_VERSION 2u         /* 2: placed frames in the geometry */
 
 /* Geometry written ahead of the state: restore refuses another geometry. */
 typedef struct PkStateHeader {
     uint32_t magic, version;
     uint32_t nframes, max_objects, max_banks, nbuckets;
+    uint32_t nplaced, pad;
+    PkOid placed_oid;
 } PkStateHeader;
 
 static uint32_t pk_object_hash(const PkStore *s, PkOid oid)
@@ -28,21 +31,45 @@ static uint32_t pk_object_hash(const PkStore *s, PkOid oid)
     return (uint32_t)((oid * 0x9e3779b97f4a7c15ull) >> s->hash_shift);
 }
 
+int32_t pk_object_placed_frame(const PkStore *s, PkOid oid)
+{
+    if (oid < s->cfg.placed_oid || oid - s->cfg.placed_oid >= s->cfg.nplaced) {
+        return -1;
+    }
+    return (int32_t)(oid - s->cfg.placed_oid);
+}
+
+/* oid, or the first OID past the placed range if oid is in it. */
+static PkOid pk_object_skip_placed(const PkStore *s, PkOid oid)
+{
+    return pk_object_placed_frame(s, oid) >= 0 ? s->cfg.placed_oid + s->cfg.nplaced : oid;
+}
+
+/* The clock's first position: the first general frame (0 if none). */
+static uint32_t pk_object_clock_start(const PkStore *s)
+{
+    return s->cfg.nplaced < s->cfg.nframes ? s->cfg.nplaced : 0;
+}
+
 static void pk_object_reset(PkStore *s)
 {
-    uint32_t i;
+    uint32_t ngeneral = s->cfg.nframes - s->cfg.nplaced, i;
 
     memset(&s->sc, 0, sizeof(s->sc));
-    s->sc.next_oid = PK_OID_FIRST;
+    s->sc.next_oid = pk_object_skip_placed(s, PK_OID_FIRST);
+    s->sc.clock = pk_object_clock_start(s);
     for (i = 0; i < s->nbuckets; i++) {
         s->bucket[i] = -1;
     }
-    /* The stack pops frame 0 first: allocation order is deterministic. */
     for (i = 0; i < s->cfg.nframes; i++) {
         s->frame_owner[i] = PK_FRAME_FREE;
+    }
+    /* Only general frames are stacked; the stack pops the lowest first:
+     * allocation order is deterministic. */
+    for (i = 0; i < ngeneral; i++) {
         s->frame_free[i] = (int32_t)(s->cfg.nframes - 1 - i);
     }
-    s->sc.nfree = s->cfg.nframes;
+    s->sc.nfree = ngeneral;
     s->nsorted = UINT32_MAX;
 }
 
@@ -63,12 +90,25 @@ int pk_store_new(const PkStoreConfig *cfg, PkStore **out, SlError *err)
         return sl_error(err, -EINVAL, "pk_store: max_banks=%u: expected 1..2^20",
                         cfg->max_banks);
     }
+    if (cfg->nplaced > cfg->nframes) {
+        return sl_error(err, -EINVAL, "pk_store: nplaced=%u: expected at most nframes=%u",
+                        cfg->nplaced, cfg->nframes);
+    }
+    if (cfg->nplaced > 0 && (cfg->placed_oid < PK_OID_FIRST ||
+                             cfg->placed_oid > UINT64_MAX - cfg->nplaced)) {
+        return sl_error(err, -EINVAL, "pk_store: placed_oid=0x%llx [nplaced=%u]: expected "
+                        "a range in [0x%x, 2^64)", (unsigned long long)cfg->placed_oid,
+                        cfg->nplaced, PK_OID_FIRST);
+    }
     s = calloc(1, sizeof(*s));
     if (!s) {
         return sl_error(err, -ENOMEM, "pk_store: out of host memory");
     }
     s->frames = cfg->frames;
     s->cfg = *cfg;
+    if (cfg->nplaced == 0) {
+        s->cfg.placed_oid = 0;           /* one geometry for "no placed frames" */
+    }
     s->nbuckets = 2;
     s->hash_shift = 63;
     while (s->nbuckets < cfg->max_objects) {
@@ -118,8 +158,9 @@ void pk_store_clear(PkStore *s)
     PkOid next = s->sc.next_oid;
     uint32_t i;
 
-    /* Banks stay (they are not yet on disk); their objects are forgotten.
-     * The OID counter never goes back: a forgotten OID is not reissued. */
+    /* Banks stay (they are not yet on disk); their objects are forgotten,
+     * placed ones too (their frames become free).  The OID counter never
+     * goes back: a forgotten OID is not reissued. */
     pk_object_reset(s);
     s->sc.next_oid = next;
     for (i = 0; i < s->cfg.max_banks; i++) {
@@ -169,7 +210,7 @@ int32_t pk_object_insert(PkStore *s, PkOid oid, uint8_t type, uint32_t count)
     s->held[idx] = 0;
     o->hnext = s->bucket[h];
     s->bucket[h] = idx;
-    if (oid >= s->sc.next_oid) {
+    if (oid >= s->sc.next_oid && pk_object_placed_frame(s, oid) < 0) {
         s->sc.next_oid = oid + 1;
     }
     s->nsorted = UINT32_MAX;
@@ -178,7 +219,10 @@ int32_t pk_object_insert(PkStore *s, PkOid oid, uint8_t type, uint32_t count)
 
 PkOid pk_object_take_oid(PkStore *s)
 {
-    return s->sc.next_oid++;
+    PkOid oid = pk_object_skip_placed(s, s->sc.next_oid);
+
+    s->sc.next_oid = oid + 1;
+    return oid;
 }
 
 void pk_object_mark_dirty(PkStore *s, int32_t idx)
@@ -264,7 +308,8 @@ static uint8_t *pk_object_put(uint8_t *p, const void *src, size_t n)
 long pk_store_state_save(const PkStore *s, void *buf, size_t size)
 {
     PkStateHeader h = { PK_STATE_MAGIC, PK_STATE_VERSION, s->cfg.nframes,
-                        s->cfg.max_objects, s->cfg.max_banks, s->nbuckets };
+                        s->cfg.max_objects, s->cfg.max_banks, s->nbuckets,
+                        s->cfg.nplaced, 0, s->cfg.placed_oid };
     size_t need = pk_store_state_size(s);
     uint8_t *p = buf;
 
@@ -302,6 +347,8 @@ static bool pk_object_in_range(const uint8_t *a, uint32_t n, int64_t lo, int64_t
 static int pk_object_check_records(const PkStore *s, const uint8_t *p, uint32_t nobj,
                                    SlError *err)
 {
+    int64_t np = s->cfg.nplaced;
+    int32_t pf;
     PkObj o;
     uint32_t i;
 
@@ -312,6 +359,16 @@ static int pk_object_check_records(const PkStore *s, const uint8_t *p, uint32_t 
             o.bank < -1 || o.bank >= (int64_t)s->cfg.max_banks || o.type > PK_OBJ_NODE) {
             return sl_error(err, -EINVAL, "pk_store state: record %u [oid=0x%llx]: an index "
                             "is out of range", i, (unsigned long long)o.oid);
+        }
+        /* A placed OID lives only in its own frame (its snapshot copy may be
+         * there or in a general frame); any other OID only in general ones. */
+        pf = pk_object_placed_frame(s, o.oid);
+        if ((o.frame >= 0 && (pf >= 0 ? o.frame != pf : o.frame < np)) ||
+            (o.snap_frame >= 0 && o.snap_frame < np && o.snap_frame != pf)) {
+            return sl_error(err, -EINVAL, "pk_store state: record %u [oid=0x%llx] [frame=%d] "
+                            "[snap_frame=%d]: breaks the placed-frame rule [nplaced=%u]", i,
+                            (unsigned long long)o.oid, o.frame, o.snap_frame,
+                            s->cfg.nplaced);
         }
     }
     return 0;
@@ -336,17 +393,20 @@ int pk_store_state_restore(PkStore *s, const void *buf, size_t size, SlError *er
                         "0x%x/%u", h.magic, h.version, PK_STATE_MAGIC, PK_STATE_VERSION);
     }
     if (h.nframes != s->cfg.nframes || h.max_objects != s->cfg.max_objects ||
-        h.max_banks != s->cfg.max_banks || h.nbuckets != s->nbuckets) {
+        h.max_banks != s->cfg.max_banks || h.nbuckets != s->nbuckets ||
+        h.nplaced != s->cfg.nplaced || h.placed_oid != s->cfg.placed_oid) {
         return sl_error(err, -EINVAL, "pk_store state: geometry [nframes=%u] [max_objects=%u] "
-                        "[max_banks=%u]: expected this store's", h.nframes, h.max_objects,
-                        h.max_banks);
+                        "[max_banks=%u] [nplaced=%u] [placed_oid=0x%llx]: expected this "
+                        "store's", h.nframes, h.max_objects, h.max_banks, h.nplaced,
+                        (unsigned long long)h.placed_oid);
     }
     nobj = sc.nobj;
-    if (nobj > s->cfg.max_objects || sc.nfree > s->cfg.nframes || sc.ndirty > nobj ||
-        sc.nsnap > nobj || sc.snap_pos > sc.nsnap || sc.clock >= s->cfg.nframes) {
+    if (nobj > s->cfg.max_objects || sc.nfree > s->cfg.nframes - s->cfg.nplaced ||
+        sc.ndirty > nobj || sc.nsnap > nobj || sc.snap_pos > sc.nsnap ||
+        sc.clock >= s->cfg.nframes || sc.clock < pk_object_clock_start(s)) {
         return sl_error(err, -EINVAL, "pk_store state: counters [nobj=%u] [nfree=%u] "
-                        "[ndirty=%u] [nsnap=%u]: out of range", nobj, sc.nfree, sc.ndirty,
-                        sc.nsnap);
+                        "[ndirty=%u] [nsnap=%u] [clock=%u]: out of range", nobj, sc.nfree,
+                        sc.ndirty, sc.nsnap, sc.clock);
     }
     if (size != pk_object_blob_size(s, &sc)) {
         return sl_error(err, -EINVAL, "pk_store state: size %zu: expected %zu", size,
@@ -362,7 +422,7 @@ int pk_store_state_restore(PkStore *s, const void *buf, size_t size, SlError *er
         !pk_object_in_range(arrays + (s->nbuckets + sc.ndirty + sc.nsnap) * 4u,
                             s->cfg.nframes, PK_FRAME_SNAP_BASE - (int64_t)nobj + 1, nobj) ||
         !pk_object_in_range(arrays + (s->nbuckets + sc.ndirty + sc.nsnap + s->cfg.nframes) * 4u,
-                            sc.nfree, 0, s->cfg.nframes)) {
+                            sc.nfree, s->cfg.nplaced, s->cfg.nframes)) {
         return sl_error(err, -EINVAL, "pk_store state: bucket/dirty/snapshot/frame tables: "
                         "an index is out of range");
     }

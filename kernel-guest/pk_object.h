@@ -9,10 +9,23 @@
  * chained hash table keyed by OID; everything is indices into fixed arrays
  * sized at pk_store_new(), so the whole table saves and restores as a flat
  * blob (pk_store_state_save).  The frame pool's bytes are not in that blob:
- * they are the caller's memory (later guest RAM, saved with it).
+ * they are the caller's memory (guest RAM, saved with it).
+ *
+ * Placed frames.  The first cfg.nplaced frames of the pool are "placed":
+ * frame f can hold only the object with OID cfg.placed_oid + f (a guest-
+ * physical page the guest addresses by frame number).  A placed frame is
+ * never on the free stack, never chosen by eviction and never taken for a
+ * snapshot copy (except as the last resort of pk_cache_release, pk_cache.h);
+ * its object is allocated into it (pk_bank_new_placed), loaded or installed
+ * back into it, and when the object goes the frame is simply marked free
+ * (frame_owner PK_FRAME_FREE) until that OID is allocated again.  General
+ * frames [nplaced, nframes) work as before.  Nothing derived is kept: the
+ * frame of a placed OID is arithmetic, its owner is frame_owner[].
  *
  * OIDs come from a deterministic counter (never reused in a run) starting
  * at PK_OID_FIRST; objects installed from disk push it past their OIDs.
+ * The counter never hands out a placed OID: it jumps over the placed range
+ * (a placed OID installed or allocated does not move it).
  */
 #ifndef KERNEL_GUEST_PK_OBJECT_H
 #define KERNEL_GUEST_PK_OBJECT_H
@@ -27,7 +40,8 @@
 #define PK_OID_FIRST 0x100u          /* below: reserved for the disk's own use */
 #define PK_NODE_BYTES (PK_NODE_SLOTS * 16u)
 #define PK_PENDING 1                 /* destroy deferred until the last I/O pin drops */
-#define PK_FRAME_FREE (-1)           /* frame_owner: on the free stack */
+#define PK_FRAME_FREE (-1)           /* frame_owner: free (general frames: on the
+                                      * free stack; placed frames: just unowned) */
 /* frame_owner <= PK_FRAME_SNAP_BASE: a snapshot copy of object
  * (PK_FRAME_SNAP_BASE - owner); >= 0: the live frame of that object. */
 #define PK_FRAME_SNAP_BASE (-2)
@@ -86,6 +100,11 @@ typedef struct PkStoreConfig {
     uint32_t nframes;
     uint32_t max_objects;        /* records, tombstones included */
     uint32_t max_banks;          /* the prime bank included */
+    /* Frames [0, nplaced) are placed: frame f holds only OID placed_oid + f.
+     * 0 (the default): none.  The range [placed_oid, placed_oid + nplaced)
+     * must lie at or above PK_OID_FIRST. */
+    uint32_t nplaced;
+    PkOid placed_oid;
 } PkStoreConfig;
 
 /* Scalars of the state; saved as they are. */
@@ -94,7 +113,8 @@ typedef struct PkStoreScalars {
     uint64_t snap_epoch;
     uint32_t nobj;               /* records 0..nobj-1 in use */
     uint32_t nfree;              /* depth of frame_free[] */
-    uint32_t clock;              /* eviction hand over frames */
+    uint32_t clock;              /* eviction hand over the general frames
+                                  * (0 when every frame is placed) */
     uint32_t ndirty;
     uint32_t nsnap;              /* entries of snap[] */
     uint32_t snap_pos;           /* next to yield */
@@ -120,7 +140,8 @@ struct PkStore {
     int32_t *dirty;              /* [max_objects] record indices */
     int32_t *snap;               /* [max_objects] record indices */
     int32_t *frame_owner;        /* [nframes] */
-    int32_t *frame_free;         /* [nframes] stack; top is frame_free[nfree-1] */
+    int32_t *frame_free;         /* [nframes] stack of general frames (>= nplaced);
+                                  * top is frame_free[nfree-1] */
     PkBank *bank;                /* [max_banks]; 0 is the prime bank */
     /* Derived, rebuilt on demand: records sorted by OID for iterate. */
     PkSortEnt *sorted;           /* [max_objects] */
@@ -128,12 +149,16 @@ struct PkStore {
 };
 
 /* Creates a store over cfg's frame pool; the prime bank (0) has unlimited
- * quotas.  -EINVAL with a message for a bad config. */
+ * quotas.  -EINVAL with a message naming the field for a bad config
+ * (including nplaced > nframes, a placed OID range below PK_OID_FIRST or
+ * past 2^64). */
 int pk_store_new(const PkStoreConfig *cfg, PkStore **out, SlError *err);
 void pk_store_free(PkStore *s);
 
 /* Whole-state snapshot (machine snapshots, fuzz resets): the table, banks,
- * frame ownership, dirty and snapshot lists.  Not the frames' bytes. */
+ * frame ownership, dirty and snapshot lists.  Not the frames' bytes.  The
+ * geometry (nframes, max_objects, max_banks, nplaced, placed_oid) is part
+ * of the blob: restore refuses a blob of another geometry. */
 size_t pk_store_state_size(const PkStore *s);
 /* Writes the blob; returns its size or -ENOSPC if size is too small. */
 long pk_store_state_save(const PkStore *s, void *buf, size_t size);
@@ -145,8 +170,11 @@ int pk_store_state_restore(PkStore *s, const void *buf, size_t size, SlError *er
 int32_t pk_object_find(const PkStore *s, PkOid oid);
 /* Adds a record (no frame, clean, bank -1): its index, or -ENOSPC. */
 int32_t pk_object_insert(PkStore *s, PkOid oid, uint8_t type, uint32_t count);
-/* The next OID the allocator will hand out, and taking it. */
+/* The next OID the allocator will hand out, and taking it (never a
+ * placed OID). */
 PkOid pk_object_take_oid(PkStore *s);
+/* The placed frame of oid (oid - placed_oid), or -1 if oid is not placed. */
+int32_t pk_object_placed_frame(const PkStore *s, PkOid oid);
 /* Puts a record on the dirty list (idempotent). */
 void pk_object_mark_dirty(PkStore *s, int32_t idx);
 /* Takes a record off the dirty list (idempotent). */
@@ -154,7 +182,9 @@ void pk_object_mark_clean(PkStore *s, int32_t idx);
 /* Destroys a live object: count bumped, type NONE, dirty (the checkpoint
  * must learn of it), quota returned to its banks.  Returns PK_PENDING when
  * the object is I/O-pinned: its frame is then freed by the last unpin.
- * Cannot fail (callers decode first). */
+ * A placed object's frame is marked free, not stacked; the tombstone keeps
+ * the bumped count for the OID's next allocation.  Cannot fail (callers
+ * decode first). */
 int pk_object_destroy(PkStore *s, int32_t idx);
 /* Bytes of a frame. */
 uint8_t *pk_object_frame_data(const PkStore *s, int32_t frame);

@@ -9,6 +9,9 @@
  * called again--> INFLIGHT (consumed: writes no longer copy, but it stays
  * resident because the disk has not committed it yet) --end--> clean, unless
  * written meanwhile (then dirty again, for the next epoch).
+ *
+ * Install puts a placed OID (pk_object.h) back into its own frame; every
+ * other object into a general frame.
  */
 #include <assert.h>
 #include <errno.h>
@@ -124,7 +127,7 @@ void pk_store_snapshot_abort(PkStore *s)
 
 int pk_store_install(PkStore *s, const PkObjImage *img)
 {
-    int32_t idx = pk_object_find(s, img->oid), f = -1;
+    int32_t idx = pk_object_find(s, img->oid), f = -1, pf = pk_object_placed_frame(s, img->oid);
     uint8_t *buf;
     int err;
 
@@ -141,11 +144,21 @@ int pk_store_install(PkStore *s, const PkObjImage *img)
     if (idx < 0 && s->sc.nobj >= s->cfg.max_objects) {
         return -ENOSPC;
     }
+    assert((idx < 0 || s->obj[idx].frame < 0 || pf < 0 || s->obj[idx].frame == pf) &&
+           "a resident placed object is in its own frame");
+    if (img->type != PK_OBJ_NONE && pf >= 0 && (idx < 0 || s->obj[idx].frame < 0) &&
+        s->frame_owner[pf] != PK_FRAME_FREE) {
+        return -EBUSY;                   /* its frame is held by something else */
+    }
     pk_cache_begin_op(s);
     if (img->type != PK_OBJ_NONE && (idx < 0 || s->obj[idx].frame < 0)) {
-        err = pk_cache_frame_get(s, &f);
-        if (err) {
-            return err;
+        if (pf >= 0) {
+            f = pf;                      /* a placed object: its own frame, checked free */
+        } else {
+            err = pk_cache_frame_get(s, &f);
+            if (err) {
+                return err;
+            }
         }
     }
     /* Invoke: nothing below fails. */
@@ -171,6 +184,23 @@ int pk_store_install(PkStore *s, const PkObjImage *img)
     }
     pk_cache_touch(s, idx);
     pk_object_mark_clean(s, idx);
+    return 0;
+}
+
+int pk_store_mark_all_clean(PkStore *s)
+{
+    uint32_t i;
+    PkObj *o;
+
+    if (s->sc.snap_active) {
+        return -EBUSY;
+    }
+    for (i = 0; i < s->sc.ndirty; i++) {
+        o = &s->obj[s->dirty[i]];
+        o->flags &= (uint8_t)~PK_OBJF_DIRTY;
+        o->dirty_pos = -1;
+    }
+    s->sc.ndirty = 0;
     return 0;
 }
 

@@ -8,8 +8,10 @@
  * 64-bit OID, with an allocation count.  A capability (type, OID, count,
  * rights) whose count differs from its object's is void; revoking bumps
  * the count, O(1) however many copies exist.  Space banks allocate objects
- * under quotas.  The object cache holds objects in frames of guest RAM; a
+ * under quotas.  The object cache holds objects in frames of a pool; a
  * miss loads from disk; an I/O-pinned object is never evicted or moved.
+ * Placed frames (pk_object.h) are the part of the pool that is guest RAM:
+ * each holds one fixed OID, forever, and gets it back at restart.
  *
  * The checkpoint sees the store through this header only: a consistent
  * snapshot (copy-on-write: marking is all the pause does), the objects
@@ -77,10 +79,21 @@ void pk_store_snapshot_end(PkStore *s);
 void pk_store_snapshot_abort(PkStore *s);
 
 /* Restart side ----------------------------------------------------------
- * Installs an object read from disk (replacing any in-memory copy), clean. */
+ * Installs an object read from disk (replacing any in-memory copy), clean.
+ * A placed OID goes into its own frame.  0; -EBUSY (a snapshot is running,
+ * the object is I/O-pinned, or a placed OID's frame is held by another
+ * record or a snapshot copy); -EINVAL (malformed image); -ENOSPC (table
+ * full); the cache's -EBUSY/-ENOMEM (no general frame). */
 int pk_store_install(PkStore *s, const PkObjImage *img);
-/* Forgets every object (before a restart reads the disk). */
+/* Forgets every object, placed ones too: every frame becomes free (before
+ * a restart reads the disk). */
 void pk_store_clear(PkStore *s);
+/* Empties the dirty list: every object is taken to be on disk as it is.
+ * For a machine restart, whose store table comes from a blob saved just
+ * before the checkpoint that wrote those objects.  0, or -EBUSY (nothing
+ * changed) while a snapshot is running: its objects' state belongs to that
+ * checkpoint. */
+int pk_store_mark_all_clean(PkStore *s);
 
 /* Backing store -----------------------------------------------------------
  * Where the object cache loads a miss from (the checkpoint area for objects
