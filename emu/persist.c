@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "devices/ckdisk.h"
 #include "devices/pci.h"
@@ -19,24 +20,30 @@
 #include "kernel-guest/pk_store.h"
 
 #define PERSIST_STATE_MAGIC 0x54534c53u   /* "SLST" */
-#define PERSIST_MAX_STATE_PAGES 0xc00u    /* OIDs 0x200..0xdff */
+#define PERSIST_CONFIG_FRAMES 64u         /* the small store a restart reads its config with */
 
 struct Persist {
     CkDisk *disk;
     PkBlockDev dev;
-    PkStore *store;
-    uint8_t *frames;
-    uint32_t nframes;
+    PkStore *store;              /* the store ck works on (a machine's, once bound) */
     PkCkpt *ck;
-    uint8_t *mirror;             /* RAM as of the last checkpoint */
-    uint64_t mirror_size;
+    PkStore *own;                /* persist's own small store (config reading) */
+    uint8_t *own_frames;
     uint64_t state_pages;        /* state pages written by the last checkpoint */
 };
+
+static uint64_t persist_now_ns(void)
+{
+    struct timespec ts;
+
+    /* Host time for the user's figures only; it never reaches the machine. */
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 int persist_open(const char *img, Persist **out, SlError *e)
 {
     Persist *p = calloc(1, sizeof(*p));
-    PkStoreConfig sc;
     int err;
 
     *out = NULL;
@@ -49,18 +56,6 @@ int persist_open(const char *img, Persist **out, SlError *e)
         return err;
     }
     disk_cmd_blockdev(p->disk, &p->dev);
-    /* Frames for every page a checkpoint may hold: RAM (up to 4 GiB) and
-     * state; host memory is touched only where objects live. */
-    p->nframes = 1u << 20;
-    p->frames = calloc(p->nframes, PK_PAGE_SIZE);
-    sc = (PkStoreConfig){.frames = p->frames, .nframes = p->nframes,
-                         .max_objects = p->nframes, .max_banks = 4};
-    err = p->frames ? pk_store_new(&sc, &p->store, e) : sl_error(e, -ENOMEM, "persist: out of memory");
-    err = err ? err : pk_ckpt_open(&p->dev, p->store, &p->ck, e);
-    if (err) {
-        persist_close(p);
-        return err;
-    }
     *out = p;
     return 0;
 }
@@ -71,13 +66,38 @@ void persist_close(Persist *p)
         return;
     }
     pk_ckpt_free(p->ck);
-    pk_store_free(p->store);
-    free(p->frames);
-    free(p->mirror);
+    pk_store_free(p->own);
+    free(p->own_frames);
     if (p->disk) {
         ckdisk_close(p->disk);
     }
     free(p);
+}
+
+/* Points the checkpointer at store (reading the disk's newest directory). */
+static int persist_bind(Persist *p, PkStore *store, SlError *e)
+{
+    if (p->ck && p->store == store) {
+        return 0;
+    }
+    pk_ckpt_free(p->ck);
+    p->ck = NULL;
+    p->store = store;
+    return pk_ckpt_open(&p->dev, store, &p->ck, e);
+}
+
+/* Binds the disk to m's store and turns on write tracking: from here on
+ * every change to a page object is seen. */
+static int persist_bind_machine(Persist *p, Machine *m, SlError *e)
+{
+    Kernel *k = machine_kernel(m);
+    int err;
+
+    if (p->ck && p->store == kernel_store(k)) {
+        return 0;
+    }
+    err = persist_bind(p, kernel_store(k), e);
+    return err ? err : kernel_track_writes(k, true, e);
 }
 
 /* Writes one page object (dirty), replacing what the store had. */
@@ -146,48 +166,30 @@ static void persist_config_text(const PersistConfig *c, uint8_t page[PK_PAGE_SIZ
     }
 }
 
-int persist_checkpoint(Persist *p, Machine *m, const PersistConfig *cfg, SlError *e)
+int persist_checkpoint(Persist *p, Machine *m, const PersistConfig *cfg, PersistStats *st,
+                       SlError *e)
 {
     static const uint8_t zero[PK_PAGE_SIZE];
     Kernel *k = machine_kernel(m);
-    uint8_t page[PK_PAGE_SIZE], *state = NULL, *ram;
-    uint64_t ram_size, pages;
+    uint8_t page[PK_PAGE_SIZE], *state = NULL;
+    uint64_t t0 = persist_now_ns(), t1, npages;
+    PkCkptStats cs;
     size_t slen;
     int err;
 
-    kernel_ram(k, (void **)&ram, &ram_size);
-    pages = ram_size / PK_PAGE_SIZE;
-    if (PERSIST_RAM_OID + pages > p->nframes) {
-        return sl_error(e, -EINVAL, "checkpoint: %llu MiB of guest RAM is more than a checkpoint holds",
-                        (unsigned long long)(ram_size >> 20));
+    err = persist_bind_machine(p, m, e);
+    if (err) {
+        return err;
     }
-    if (!p->mirror) {
-        p->mirror = calloc(1, ram_size);
-        p->mirror_size = ram_size;
-        if (!p->mirror) {
-            return sl_error(e, -ENOMEM, "checkpoint: out of memory");
-        }
-    }
-    /* Pages that changed since the last checkpoint (all-zero pages were
-     * never stored: the mirror starts zeroed). */
-    for (uint64_t pfn = 0; pfn < pages; pfn++) {
-        const uint8_t *now = ram + pfn * PK_PAGE_SIZE;
-        uint8_t *was = p->mirror + pfn * PK_PAGE_SIZE;
-
-        if (!memcmp(now, was, PK_PAGE_SIZE)) {
-            continue;
-        }
-        err = persist_put(p, PERSIST_RAM_OID + pfn, now);
-        if (err) {
-            return sl_error(e, err, "checkpoint: cannot store RAM page 0x%llx", (unsigned long long)pfn);
-        }
-        memcpy(was, now, PK_PAGE_SIZE);
-    }
+    /* The machine state first: the store's table in it is as of now,
+     * before the state pages below change it (they are persist's own and
+     * rewritten by every checkpoint). */
     err = persist_state(m, &state, &slen);
     if (err) {
         return sl_error(e, err, "checkpoint: cannot save the machine state");
     }
-    if ((slen + PK_PAGE_SIZE - 1) / PK_PAGE_SIZE > PERSIST_MAX_STATE_PAGES) {
+    npages = (slen + PK_PAGE_SIZE - 1) / PK_PAGE_SIZE;
+    if (npages > PERSIST_MAX_STATE_PAGES) {
         free(state);
         return sl_error(e, -E2BIG, "checkpoint: machine state of %zu bytes is too large", slen);
     }
@@ -199,34 +201,51 @@ int persist_checkpoint(Persist *p, Machine *m, const PersistConfig *cfg, SlError
         err = persist_put(p, PERSIST_STATE_OID + i, page);
         if (err) {
             free(state);
-            return sl_error(e, err, "checkpoint: cannot store state page %zu", i);
+            return sl_error(e, err, "checkpoint: cannot store state page %zu (%s)", i,
+                            strerror(-err));
         }
     }
+    free(state);
     /* State pages past the end of a shorter blob become zero. */
-    for (uint64_t i = (slen + PK_PAGE_SIZE - 1) / PK_PAGE_SIZE; i < p->state_pages; i++) {
+    for (uint64_t i = npages; i < p->state_pages; i++) {
         persist_put(p, PERSIST_STATE_OID + i, zero);
     }
-    p->state_pages = (slen + PK_PAGE_SIZE - 1) / PK_PAGE_SIZE;
-    free(state);
+    p->state_pages = npages;
     persist_config_text(cfg, page);
     err = persist_put(p, PERSIST_CONFIG_OID, page);
     if (err) {
         return sl_error(e, err, "checkpoint: cannot store the configuration");
     }
-    return pk_ckpt_checkpoint(p->ck, e);
+    /* The pause: written pages become dirty objects, marked copy-on-write. */
+    t1 = persist_now_ns();
+    kernel_collect_dirty(k);
+    err = pk_ckpt_begin(p->ck, e);
+    if (st) {
+        st->pause_ns = persist_now_ns() - t1;
+    }
+    err = err ? err : pk_ckpt_commit(p->ck, e);
+    if (err) {
+        return err;
+    }
+    pk_ckpt_stats(p->ck, &cs);
+    if (st) {
+        st->seq = cs.seq;
+        st->objects = cs.last_written;
+        st->ram_pages = cs.last_written > npages + 1 ? cs.last_written - npages - 1 : 0;
+        st->total_ns = persist_now_ns() - t0;
+    }
+    return 0;
 }
 
-/* A page object's bytes from the store (0, or -ENOENT). */
+/* A page object's bytes from the store, loaded from the disk if it is not
+ * in memory (0, or -ENOENT). */
 static int persist_get(Persist *p, PkOid oid, uint8_t *out)
 {
-    int32_t idx = pk_object_find(p->store, oid);
+    int32_t idx;
 
-    if (idx < 0 || p->store->obj[idx].type != PK_OBJ_PAGE) {
-        return -ENOENT;
-    }
     pk_cache_begin_op(p->store);
-    if (pk_cache_resolve(p->store, oid, &idx) != 0) {
-        return -EIO;
+    if (pk_cache_resolve(p->store, oid, &idx) != 0 || p->store->obj[idx].type != PK_OBJ_PAGE) {
+        return -ENOENT;
     }
     memcpy(out, pk_object_frame_data(p->store, p->store->obj[idx].frame), PK_PAGE_SIZE);
     return 0;
@@ -237,8 +256,23 @@ int persist_restart_config(Persist *p, PersistConfig *cfg, uint64_t *seq, SlErro
     PkCkptRestartInfo info;
     uint8_t page[PK_PAGE_SIZE + 1];
     char *line, *save = NULL;
-    int err = pk_ckpt_restart(p->ck, PK_CKPT_EAGER, &info, e);
+    PkStoreConfig sc = {.nframes = PERSIST_CONFIG_FRAMES, .max_objects = PERSIST_CONFIG_FRAMES * 4,
+                        .max_banks = 2};
+    int err;
 
+    /* Only the configuration is read, into a small store of persist's own:
+     * the machine it describes does not exist yet. */
+    if (!p->own) {
+        p->own_frames = calloc(PERSIST_CONFIG_FRAMES, PK_PAGE_SIZE);
+        sc.frames = p->own_frames;
+        err = p->own_frames ? pk_store_new(&sc, &p->own, e)
+                            : sl_error(e, -ENOMEM, "restart: out of memory");
+        if (err) {
+            return err;
+        }
+    }
+    err = persist_bind(p, p->own, e);
+    err = err ? err : pk_ckpt_restart(p->ck, PK_CKPT_LAZY, &info, e);
     if (err) {
         return err;
     }
@@ -311,15 +345,21 @@ int persist_restart_machine(Persist *p, Machine *m, FILE *out, SlError *e)
 {
     Kernel *k = machine_kernel(m);
     PciBus *bus = machine_bus(m);
-    uint8_t *ram, *state = NULL, page[PK_PAGE_SIZE];
-    uint64_t ram_size, hdr[4], restored = 0;
+    PkStore *store = kernel_store(k);
+    PkCkptRestartInfo info;
+    uint8_t *state = NULL, page[PK_PAGE_SIZE];
+    uint64_t hdr[4], restored = 0;
     size_t cap = 0, len = 0;
     PersistPinned pp = {.out = out};
     unsigned pinned;
     int err;
 
-    kernel_ram(k, (void **)&ram, &ram_size);
-    /* The state blob first: nothing is changed unless it is whole. */
+    /* Every object back, each RAM page into its own frame. */
+    err = persist_bind_machine(p, m, e);
+    err = err ? err : pk_ckpt_restart(p->ck, PK_CKPT_EAGER, &info, e);
+    if (err) {
+        return err;
+    }
     for (uint64_t i = 0; i < PERSIST_MAX_STATE_PAGES; i++) {
         if (persist_get(p, PERSIST_STATE_OID + i, page) != 0) {
             break;
@@ -354,15 +394,10 @@ int persist_restart_machine(Persist *p, Machine *m, FILE *out, SlError *e)
     }
     pci_bus_state_restore(bus, state + sizeof(hdr) + hdr[1] + hdr[2]);
     free(state);
-    /* Guest RAM: stored pages back, the rest zero (never stored = zero). */
-    for (uint64_t pfn = 0; pfn < ram_size / PK_PAGE_SIZE; pfn++) {
-        uint8_t *dst = ram + pfn * PK_PAGE_SIZE;
-
-        if (persist_get(p, PERSIST_RAM_OID + pfn, dst) == 0) {
-            restored++;
-        } else {
-            memset(dst, 0, PK_PAGE_SIZE);
-        }
+    /* The table is the checkpoint's now: nothing dirty, free frames zero. */
+    kernel_store_restarted(k);
+    for (uint32_t f = 0; f < store->cfg.nplaced; f++) {
+        restored += store->frame_owner[f] >= 0;
     }
     err = kernel_state_remap(k, e);
     if (err) {
@@ -375,9 +410,10 @@ int persist_restart_machine(Persist *p, Machine *m, FILE *out, SlError *e)
         pci_config_write(bus, (unsigned)devfn, PCI_COMMAND,
                          pci_config_read(bus, (unsigned)devfn, PCI_COMMAND, 2), 2);
     }
-    fprintf(out, "sluice: restart: %llu RAM pages, the kernel's bookkeeping, the IOMMU and PCI "
-            "configuration restored; the device was reset (a device does not checkpoint)\n",
-            (unsigned long long)restored);
+    fprintf(out, "sluice: restart: %llu RAM pages (page objects of %llu in the checkpoint), the "
+            "kernel's bookkeeping and space banks, the IOMMU and PCI configuration restored; the "
+            "device was reset (a device does not checkpoint)\n",
+            (unsigned long long)restored, (unsigned long long)info.objects);
     /* How many first (the heading), then the ranges. */
     pinned = kernel_dma_pinned_frames(k, persist_count, NULL);
     if (pinned) {

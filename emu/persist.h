@@ -1,16 +1,20 @@
 /*
  * emu/persist.h: the machine on the persistent kernel's checkpointing disk.
  *
- * A checkpoint captures the whole non-device machine as objects of the
- * persistent store (kernel-guest/pk_*): every guest RAM page that is not
- * all zeros as a page object (OID PERSIST_RAM_OID + pfn), the emulated
- * kernel's bookkeeping, the IOMMU and the PCI configuration spaces as
- * state pages, and the run's configuration; the disk commits it with a
- * header write as the last act (pk_ckpt).  Pages are compared with the
- * previous checkpoint, so only changed pages are written.
+ * Guest RAM is the placed part of the kernel's object store (kmem.h): every
+ * page a driver or the kernel uses is a page object of a space bank, OID
+ * KMEM_RAM_OID + pfn.  A checkpoint is a checkpoint of that store
+ * (kernel-guest/pk_ckpt.h): the pause hands the pages written since the
+ * last checkpoint (the write tracker, host and device writes) to the store
+ * as dirty objects and marks them copy-on-write; the store's dirty objects,
+ * the emulated kernel's bookkeeping (its store table, banks included), the
+ * IOMMU and the PCI configuration spaces (as state pages, OIDs from
+ * PERSIST_STATE_OID) and the run's configuration (PERSIST_CONFIG_OID) are
+ * written, and the disk commits with a header write as the last act.
  *
  * A restart boots a machine with the same configuration, loads the same
- * modules (not run), and puts RAM and state back.  A device does not
+ * modules (not run), brings the store back to the checkpoint -- each page
+ * object into its own frame -- and puts the state back.  A device does not
  * checkpoint (seed 000): the device model starts from reset, and the pages
  * that were pinned for its DMA are listed -- their contents are as of the
  * checkpoint, but the device has forgotten the rings in them; what the
@@ -27,7 +31,7 @@
 
 #define PERSIST_CONFIG_OID 0x100ull
 #define PERSIST_STATE_OID 0x200ull
-#define PERSIST_RAM_OID 0x1000ull
+#define PERSIST_MAX_STATE_PAGES 0x100000u
 
 typedef struct Persist Persist;
 
@@ -45,8 +49,20 @@ typedef struct PersistConfig {
 int persist_open(const char *img, Persist **out, SlError *e);
 void persist_close(Persist *p);
 
-/* Takes a checkpoint of m (at the top level: no guest code running). */
-int persist_checkpoint(Persist *p, Machine *m, const PersistConfig *cfg, SlError *e);
+/* What a checkpoint did. */
+typedef struct PersistStats {
+    uint64_t seq;                /* the checkpoint committed */
+    uint64_t ram_pages;          /* page objects of guest RAM written */
+    uint64_t objects;            /* objects written, state pages included */
+    uint64_t pause_ns;           /* host time of the pause (marking) */
+    uint64_t total_ns;           /* host time of the whole checkpoint */
+} PersistStats;
+
+/* Takes a checkpoint of m (at the top level: no guest code running); the
+ * first one binds the disk to m's store and turns on write tracking.
+ * st may be NULL. */
+int persist_checkpoint(Persist *p, Machine *m, const PersistConfig *cfg, PersistStats *st,
+                       SlError *e);
 /* Reads the last committed checkpoint: its configuration. */
 int persist_restart_config(Persist *p, PersistConfig *cfg, uint64_t *seq, SlError *e);
 /* Puts RAM and state of the checkpoint into m, which was made from the

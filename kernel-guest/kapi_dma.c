@@ -58,6 +58,8 @@ void kernel_ram(Kernel *k, void **ram, uint64_t *size)
 int kernel_set_iommu(Kernel *k, Iommu *mmu, SlError *e)
 {
     k->iommu = mmu;
+    iommu_set_pin_hook(mmu, kernel_iommu_pin_hook, k);
+    iommu_set_write_hook(mmu, kernel_iommu_write_hook, k);
     for (unsigned i = 0; i < k->npci_devices; i++) {
         KPciDevice *d = &k->pci_devices[i];
         int err = iommu_attach(mmu, (uint16_t)d->devfn, d->name);
@@ -171,11 +173,24 @@ int kdma_map(Kernel *k, int dev, uint64_t pa, uint64_t len, uint64_t mask, unsig
     if (rc) {
         return rc;
     }
+    /* The mapping entries are kernel memory made on the driver's behalf:
+     * charged to its bank first (seed 002: nothing implicit). */
+    rc = kmem_charge_maps(&k->mem, k->mem.bank_now, npages);
+    if (rc) {
+        kernel_log(k, '4', "sluice: %s: DMA mapping of %llu page%s refused: the space bank of "
+                   "%s is at its quota of IOMMU mapping entries", k->pci_devices[dev].name,
+                   (unsigned long long)npages, npages == 1 ? "" : "s",
+                   k->current_module >= 0 ? kernel_module_name(k, k->current_module) : "the kernel");
+        return rc;
+    }
     rc = iommu_map_range(k->iommu, rid, iova, first, npages * KMEM_PAGE_SIZE, perms);
     if (rc) {
+        kmem_uncharge_maps(&k->mem, k->mem.bank_now, npages);
         iommu_fault_report_map(k->iommu, rid, iova, npages * KMEM_PAGE_SIZE, rc);
         return rc;
     }
+    m->charged = 1;
+    m->bank = k->mem.bank_now;
 mapped:
     m->dev = (uint8_t)dev;
     m->state = KDMA_STATE_LIVE;
@@ -187,13 +202,22 @@ mapped:
     return 0;
 }
 
+/* Drops a mapping's record and gives its entries back to the bank. */
+static void kdma_forget(Kernel *k, KDmaMap *m)
+{
+    if (m->charged) {
+        kmem_uncharge_maps(&k->mem, m->bank, m->npages);
+    }
+    kdma_table_remove(&k->dma, m);
+}
+
 void kdma_unmap_frames(Kernel *k, KDmaMap *m, bool frames)
 {
     uint64_t pa = m->pa & ~(KMEM_PAGE_SIZE - 1), npages = m->npages;
 
     kdma_watch_drop(k, m);
     if (k->cfg.iommu_off) {
-        kdma_table_remove(&k->dma, m);
+        kdma_forget(k, m);
         if (frames) {
             kmem_free_pages(&k->mem, pa, npages);
         }
@@ -210,7 +234,7 @@ void kdma_unmap_frames(Kernel *k, KDmaMap *m, bool frames)
         m->seq = k->dma.unmap_seq++;
         return;
     }
-    kdma_table_remove(&k->dma, m);
+    kdma_forget(k, m);
     if (frames) {
         kmem_free_pages(&k->mem, pa, npages);
     }
@@ -256,7 +280,7 @@ void kdma_reap(Kernel *k)
             i++;
             continue;
         }
-        kdma_table_remove(&k->dma, m);
+        kdma_forget(k, m);
         if (frames) {
             kmem_free_pages(&k->mem, pa, npages);
         }
@@ -535,7 +559,7 @@ static void kdma_sg_undo(Kernel *k, int d, const KDmaSgLayout *l, uint64_t sg, i
 
         if (m) {                 /* never handed out: no quarantine */
             iommu_unmap_range(k->iommu, kdma_rid(k, d), m->iova, m->npages * KMEM_PAGE_SIZE);
-            kdma_table_remove(&k->dma, m);
+            kdma_forget(k, m);
         }
     }
 }

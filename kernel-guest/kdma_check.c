@@ -37,8 +37,8 @@ void kdma_sink(void *opaque, const DmaDbgReport *r)
         KDmaReport *s = &k->dma.reports[k->dma.nreports++];
 
         s->r = *r;
-        snprintf(s->driver, sizeof(s->driver), "%s", driver);
-        snprintf(s->device, sizeof(s->device), "%s", device);
+        snprintf(s->driver, sizeof(s->driver), "%.31s", driver);
+        snprintf(s->device, sizeof(s->device), "%.15s", device);
     }
 }
 

@@ -411,8 +411,8 @@ void kernel_stats(const Kernel *k, KernelStats *s)
     }
     s->coherent_live = kdma_coherent_live(k);
     s->dma_api_reports = (unsigned)k->dma.reports_total;
-    s->heap_live_bytes = k->mem.live_bytes - k->boot_live_bytes;
-    s->heap_live_objects = k->mem.nallocs - k->boot_live_objects;
+    s->heap_live_bytes = k->mem.live_bytes - k->boot_live_bytes + k->mem.reclaimed_bytes;
+    s->heap_live_objects = k->mem.nallocs - k->boot_live_objects + k->mem.reclaimed_objects;
 }
 
 int kernel_call(Kernel *k, int mod, KernelPhase ph, uint64_t fn,
@@ -421,12 +421,19 @@ int kernel_call(Kernel *k, int mod, KernelPhase ph, uint64_t fn,
     KernelPhase old_phase = k->phase;
     int old_mod = k->current_module, err;
 
+    int32_t old_bank = k->mem.bank_now;
+
     k->phase = ph;
     k->current_module = mod;
+    /* What the module's code allocates is charged to its bank. */
+    if (mod >= 0 && mod < KERNEL_MAX_MODULES && k->modules[mod]) {
+        k->mem.bank_now = k->module_bank[mod];
+    }
     err = vcpu_call(k->cpu, fn, args, nargs, ret);
     if (!err) {
         k->phase = old_phase;
         k->current_module = old_mod;
+        k->mem.bank_now = old_bank;
     }
     return err;
 }

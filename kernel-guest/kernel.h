@@ -76,6 +76,10 @@ typedef struct KernelConfig {
     bool allow_unserved;         /* load modules whose imports sluice does not
                                   * serve; calling one is then a report */
     unsigned hz;                 /* CONFIG_HZ of that kernel (250 on Debian) */
+    /* Quotas of each module's space bank: pages (module image, kmalloc
+     * arenas, DMA buffers) and IOMMU mapping entries; 0 = unlimited. */
+    uint64_t bank_pages;
+    uint64_t bank_map_entries;
 } KernelConfig;
 
 int kernel_new(const KernelConfig *cfg, const KernelHostOps *host, Kernel **out,
@@ -133,10 +137,33 @@ typedef struct KernelStats {
     unsigned coherent_live;      /* dma_alloc_attrs buffers not freed */
     unsigned dma_api_reports;    /* DMA-API misuse reports over the run */
     unsigned warnings;           /* WARN()s hit */
-    uint64_t heap_live_bytes;    /* kmalloc'd by drivers and not freed */
+    uint64_t heap_live_bytes;    /* kmalloc'd by drivers and not freed by them
+                                  * (what a destroyed bank reclaimed included) */
     unsigned heap_live_objects;
 } KernelStats;
 void kernel_stats(const Kernel *k, KernelStats *s);
+
+/* The persistent store behind guest RAM (kernel_store.c) ------------------
+ * Every page of guest RAM a module or the kernel uses is a page object of
+ * this store, allocated from a space bank (kmem.h). */
+struct PkStore;
+struct PkStore *kernel_store(Kernel *k);
+/* Dirty tracking for checkpoints: the vCPU write tracker on or off. */
+int kernel_track_writes(Kernel *k, bool on, SlError *e);
+/* Hands the pages written since the last call to the store as dirty
+ * objects (a checkpoint's pause); returns how many. */
+uint64_t kernel_collect_dirty(Kernel *k);
+/* After the store was brought back to a checkpoint and the kernel state
+ * restored: nothing is dirty, and every frame no page object holds is
+ * zero (as it was at the checkpoint: freed frames are zeroed). */
+void kernel_store_restarted(Kernel *k);
+/* A module's space bank: pages and IOMMU mapping entries charged now, and
+ * the quotas (UINT64_MAX: unlimited); -ENOENT for no such module. */
+typedef struct KernelBankUsage {
+    uint64_t pages, map_entries;
+    uint64_t quota_pages, quota_map_entries;
+} KernelBankUsage;
+int kernel_bank_usage(const Kernel *k, int mod, KernelBankUsage *u);
 
 /* The device on requester id rid touched [iova, iova+len) and the IOMMU
  * objected (not mapped, permission, stale IOTLB): the DMA-API checker

@@ -91,6 +91,7 @@ struct Kernel {
     /* State. */
     KernelPhase phase;
     int current_module;          /* whose code runs now, -1 for none */
+    int32_t module_bank[KERNEL_MAX_MODULES];  /* each module's space bank */
     KPciDevice pci_devices[KERNEL_MAX_PCI_DEVICES];
     unsigned npci_devices;
     KPciDriver pci_drivers[KERNEL_MAX_PCI_DRIVERS];
@@ -133,6 +134,11 @@ struct Kernel {
  * and RAX, or -EFAULT when the guest stopped. */
 int kernel_call(Kernel *k, int mod, KernelPhase ph, uint64_t fn,
                 const uint64_t *args, unsigned nargs, uint64_t *ret);
+
+/* kernel_store.c: a new module's space bank; the IOMMU's hooks. */
+int32_t kernel_bank_new(Kernel *k);
+void kernel_iommu_pin_hook(void *opaque, uint64_t pfn, bool pinned);
+void kernel_iommu_write_hook(void *opaque, uint64_t phys, uint64_t len);
 
 /* Struct layout lookups that must succeed: a missing type or field is a
  * mismatch between sluice and the kernel's BTF, reported once and fatal

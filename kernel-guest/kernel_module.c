@@ -155,6 +155,7 @@ int kernel_load_module(Kernel *k, const char *path, const char *const *params,
     const char *base = strrchr(path, '/');
     KoModule *m;
     int slot = -1, err;
+    int32_t bank, old_bank;
 
     snprintf(modname, sizeof(modname), "%s", base ? base + 1 : path);
     if (strlen(modname) > 3 && !strcmp(modname + strlen(modname) - 3, ".ko")) {
@@ -170,18 +171,30 @@ int kernel_load_module(Kernel *k, const char *path, const char *const *params,
     if (slot < 0) {
         return sl_error(e, -ENOSPC, "%s: more than %d modules loaded", path, KERNEL_MAX_MODULES);
     }
+    /* The module's image, and everything its code allocates later, comes
+     * from its own space bank. */
+    bank = kernel_bank_new(k);
+    if (bank < 0) {
+        return sl_error(e, bank, "%s: no space bank left for another module", path);
+    }
+    old_bank = k->mem.bank_now;
+    k->mem.bank_now = bank;
     err = ko_load(&env, path, &m, e);
+    k->mem.bank_now = old_bank;
     if (err) {
+        kmem_bank_destroy(&k->mem, bank);
         return err;
     }
     for (int i = 0; i < KERNEL_MAX_MODULES; i++) {
         if (k->modules[i] && !strcmp(k->modules[i]->name, m->name)) {
             sl_error(e, -EEXIST, "%s: module %s is already loaded", path, m->name);
             ko_unload(m, &k->mem);
+            kmem_bank_destroy(&k->mem, bank);
             return -EEXIST;
         }
     }
     k->modules[slot] = m;
+    k->module_bank[slot] = bank;
     if (m->text_end > m->text_start) {
         vcpu_add_code_range(k->cpu, m->text_start, m->text_end);
     }
@@ -190,6 +203,7 @@ int kernel_load_module(Kernel *k, const char *path, const char *const *params,
         if (err) {
             vcpu_remove_code_range(k->cpu, m->text_start, m->text_end);
             ko_unload(m, &k->mem);
+            kmem_bank_destroy(&k->mem, bank);
             k->modules[slot] = NULL;
             return err;
         }
@@ -240,6 +254,9 @@ int kernel_exit_module(Kernel *k, int mod)
     if (!err) {
         vcpu_remove_code_range(k->cpu, m->text_start, m->text_end);
         ko_unload(m, &k->mem);
+        /* What the module left allocated goes with its bank (the leak
+         * counts keep it); a page a device still pins, at its unpin. */
+        kmem_bank_destroy(&k->mem, k->module_bank[mod]);
         k->modules[mod] = NULL;
     }
     return err;

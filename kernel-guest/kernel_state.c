@@ -3,9 +3,12 @@
  * blob, for checkpoints (and later fuzzing resets and reverse debugging).
  *
  * What is saved: every state field of struct Kernel (plain data by
- * design: indices, guest addresses, counters), the memory allocator's
- * page map, live allocations and areas, and the paths of the loaded
- * modules.  What is not: guest RAM (the caller saves it page by page),
+ * design: indices, guest addresses, counters), the persistent store's
+ * table (which page objects -- and so which frames -- are live, their
+ * banks, counts, pins and dirty list), the memory allocator's live
+ * allocations, arenas and areas, and the paths of the loaded modules.
+ * What is not: guest RAM (the frames' bytes: a checkpoint writes them as
+ * the store's objects),
  * wiring (vCPU, BTF, host callbacks, the IOMMU, which saves itself), and
  * what is rebuilt identically by booting the same kernel and loading the
  * same modules in the same order (served symbols, gateway slots, module
@@ -23,7 +26,7 @@
 #include <string.h>
 
 #define KSTATE_MAGIC 0x534b4c53u      /* "SLKS" */
-#define KSTATE_VERSION 1u
+#define KSTATE_VERSION 2u
 
 /* The state part of struct Kernel: from phase to the end. */
 #define KSTATE_FIRST offsetof(Kernel, phase)
@@ -34,14 +37,23 @@ typedef struct KStateHeader {
     uint64_t kernel_bytes;       /* sizeof(Kernel): same build only */
     uint64_t ram_size, npages, nallocs;
     uint32_t nregions, nmodules;
-    uint64_t vmalloc_next, modules_next, heap_pa, heap_size, live_bytes;
+    uint64_t vmalloc_next, modules_next, live_bytes, reclaimed_bytes;
+    uint64_t store_bytes;
+    uint32_t narenas, reclaimed_objects;
+    int32_t bank_now, last_error;
 } KStateHeader;
+
+/* Everything after the header but the store's table. */
+static size_t kstate_rest(uint64_t nallocs, uint32_t nregions, uint32_t narenas)
+{
+    return KSTATE_BYTES + nallocs * sizeof(KMemAlloc) + nregions * sizeof(KMemRegion) +
+           narenas * sizeof(KMemArena) + KERNEL_MAX_MODULES * 4096u;
+}
 
 size_t kernel_state_size(const Kernel *k)
 {
-    return sizeof(KStateHeader) + KSTATE_BYTES + k->mem.npages +
-           (size_t)k->mem.nallocs * sizeof(KMemAlloc) +
-           (size_t)k->mem.nregions * sizeof(KMemRegion) + KERNEL_MAX_MODULES * 4096u;
+    return sizeof(KStateHeader) + pk_store_state_size(k->mem.store) +
+           kstate_rest(k->mem.nallocs, k->mem.nregions, k->mem.narenas);
 }
 
 static void kstate_put(uint8_t **p, const void *src, size_t n)
@@ -57,15 +69,23 @@ long kernel_state_save(const Kernel *k, void *buf, size_t cap)
         .ram_size = k->mem.ram_size, .npages = k->mem.npages, .nallocs = k->mem.nallocs,
         .nregions = k->mem.nregions, .nmodules = KERNEL_MAX_MODULES,
         .vmalloc_next = k->mem.vmalloc_next, .modules_next = k->mem.modules_next,
-        .heap_pa = k->mem.heap_pa, .heap_size = k->mem.heap_size,
-        .live_bytes = k->mem.live_bytes,
+        .live_bytes = k->mem.live_bytes, .reclaimed_bytes = k->mem.reclaimed_bytes,
+        .store_bytes = pk_store_state_size(k->mem.store), .narenas = k->mem.narenas,
+        .reclaimed_objects = k->mem.reclaimed_objects, .bank_now = k->mem.bank_now,
+        .last_error = k->mem.last_error,
     };
     uint8_t *p = buf;
+    long n;
 
     if (cap < kernel_state_size(k)) {
         return -ENOSPC;
     }
     kstate_put(&p, &h, sizeof(h));
+    n = pk_store_state_save(k->mem.store, p, h.store_bytes);
+    if (n < 0) {
+        return n;
+    }
+    p += h.store_bytes;
     {
         /* The state part, with the wiring it holds scrubbed: a blob says
          * the same for the same machine state, in any process. */
@@ -80,9 +100,9 @@ long kernel_state_save(const Kernel *k, void *buf, size_t cap)
             c->dma.maps[i].watch = 0;
         }
     }
-    kstate_put(&p, k->mem.page_used, k->mem.npages);
     kstate_put(&p, k->mem.allocs, (size_t)k->mem.nallocs * sizeof(KMemAlloc));
     kstate_put(&p, k->mem.regions, (size_t)k->mem.nregions * sizeof(KMemRegion));
+    kstate_put(&p, k->mem.arenas, (size_t)k->mem.narenas * sizeof(KMemArena));
     for (unsigned i = 0; i < KERNEL_MAX_MODULES; i++) {
         char path[4096] = "";
 
@@ -115,19 +135,18 @@ int kernel_state_restore(Kernel *k, const void *buf, size_t len, SlError *e)
     }
     if (h.kernel_bytes != sizeof(Kernel) || h.ram_size != k->mem.ram_size ||
         h.npages != k->mem.npages || h.nregions > KMEM_MAX_REGIONS ||
-        h.nmodules != KERNEL_MAX_MODULES) {
+        h.narenas > KMEM_MAX_ARENAS || h.nmodules != KERNEL_MAX_MODULES ||
+        h.nallocs > UINT32_MAX || h.store_bytes > len) {
         return sl_error(e, -EINVAL, "kernel state: saved by another build or RAM size "
                         "[state kernel=%llu ram=%llu] [this kernel=%zu ram=%llu]",
                         (unsigned long long)h.kernel_bytes, (unsigned long long)h.ram_size,
                         sizeof(Kernel), (unsigned long long)k->mem.ram_size);
     }
-    need = sizeof(h) + KSTATE_BYTES + h.npages + h.nallocs * sizeof(KMemAlloc) +
-           h.nregions * sizeof(KMemRegion) + KERNEL_MAX_MODULES * 4096u;
+    need = sizeof(h) + h.store_bytes + kstate_rest(h.nallocs, h.nregions, h.narenas);
     if (len < need) {
         return sl_error(e, -EINVAL, "kernel state: truncated [bytes=%zu] [expected=%zu]", len, need);
     }
-    p += sizeof(h) + KSTATE_BYTES + h.npages + h.nallocs * sizeof(KMemAlloc) +
-         h.nregions * sizeof(KMemRegion);
+    p += need - KERNEL_MAX_MODULES * 4096u;
     /* The same modules must be loaded, in the same slots. */
     for (unsigned i = 0; i < KERNEL_MAX_MODULES; i++, p += 4096) {
         const char *path = (const char *)p;
@@ -144,22 +163,30 @@ int kernel_state_restore(Kernel *k, const void *buf, size_t len, SlError *e)
     }
     k->mem.allocs = allocs;
     k->mem.cap_allocs = (unsigned)(h.nallocs ? h.nallocs : 1);
-    /* Nothing can fail from here on. */
     p = (const uint8_t *)buf + sizeof(h);
+    /* The store checks its table and changes nothing if it is bad. */
+    if (pk_store_state_restore(k->mem.store, p, h.store_bytes, e) != 0) {
+        return -EINVAL;
+    }
+    /* Nothing can fail from here on. */
+    p += h.store_bytes;
     memcpy((uint8_t *)k + KSTATE_FIRST, p, KSTATE_BYTES);
     p += KSTATE_BYTES;
-    memcpy(k->mem.page_used, p, h.npages);
-    p += h.npages;
     memcpy(k->mem.allocs, p, h.nallocs * sizeof(KMemAlloc));
     p += h.nallocs * sizeof(KMemAlloc);
     memcpy(k->mem.regions, p, h.nregions * sizeof(KMemRegion));
+    p += h.nregions * sizeof(KMemRegion);
+    memcpy(k->mem.arenas, p, h.narenas * sizeof(KMemArena));
     k->mem.nallocs = (unsigned)h.nallocs;
     k->mem.nregions = h.nregions;
+    k->mem.narenas = h.narenas;
     k->mem.vmalloc_next = h.vmalloc_next;
     k->mem.modules_next = h.modules_next;
-    k->mem.heap_pa = h.heap_pa;
-    k->mem.heap_size = h.heap_size;
     k->mem.live_bytes = h.live_bytes;
+    k->mem.reclaimed_bytes = h.reclaimed_bytes;
+    k->mem.reclaimed_objects = h.reclaimed_objects;
+    k->mem.bank_now = h.bank_now;
+    k->mem.last_error = h.last_error;
     /* Wiring the blob carried but cannot be trusted: put back. */
     k->iommu = iommu;
     k->dma.debug.sink = sink;

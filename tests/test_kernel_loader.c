@@ -154,7 +154,7 @@ static TestMemMark test_mem_mark(const TestFx *f)
     TestMemMark m = {.nregions = f->k->mem.nregions};
 
     for (uint64_t i = 0; i < f->k->mem.npages; i++) {
-        m.pages_used += f->k->mem.page_used[i] != 0;
+        m.pages_used += f->k->mem.store->frame_owner[i] != PK_FRAME_FREE;
     }
     return m;
 }

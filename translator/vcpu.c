@@ -278,7 +278,11 @@ int vcpu_read(Vcpu *cpu, uint64_t va, void *buf, size_t len)
 
 int vcpu_write(Vcpu *cpu, uint64_t va, const void *buf, size_t len)
 {
-    return uc_mem_write(cpu->uc, va, buf, len) == UC_ERR_OK ? 0 : -1;
+    if (uc_mem_write(cpu->uc, va, buf, len) != UC_ERR_OK) {
+        return -1;
+    }
+    vcpu_track_host_write(cpu, va, len);
+    return 0;
 }
 
 void vcpu_code_changed(Vcpu *cpu, uint64_t va, size_t len)
@@ -449,6 +453,7 @@ int vcpu_call(Vcpu *cpu, uint64_t fn, const uint64_t *args, unsigned nargs,
         vcpu_report_fill(cpu, VCPU_STOP_INTERNAL, fn, "stack for a host -> guest call is unmapped");
         return -EFAULT;
     }
+    vcpu_track_host_write(cpu, rsp, 8);
     uc_reg_write(cpu->uc, UC_X86_REG_RSP, &rsp);
     for (unsigned i = 0; i < 6; i++) {
         uint64_t v = i < nargs ? args[i] : 0;

@@ -219,6 +219,19 @@ int vcpu_watch_writes(Vcpu *cpu, uint64_t start, uint64_t len, VcpuWriteWatch fn
 /* Removes a watch; a handle already removed (or 0) is ignored. */
 void vcpu_unwatch_writes(Vcpu *cpu, unsigned handle);
 
+/* --- write tracking (watch.c) -------------------------------------------
+ * One tracker per vCPU for dirty-page tracking (checkpoints): fn is called
+ * with va and size of every guest store into [start, end], and also for
+ * the vCPU's own host-side writes into guest memory (vcpu_write and the
+ * return address a host -> guest call puts on the stack), so together with
+ * the writes the caller makes itself it sees every change to guest memory
+ * made through this vCPU.  fn must only record (no vcpu_call, no raise).
+ * Costs every guest store a hook call (~2 ns plus fn).  NULL fn removes
+ * it.  Wiring, not state.  0, or -EIO if Unicorn refused the hook. */
+typedef void (*VcpuWriteTracker)(void *opaque, uint64_t va, unsigned size);
+int vcpu_track_writes(Vcpu *cpu, uint64_t start, uint64_t end, VcpuWriteTracker fn,
+                      void *opaque);
+
 /* CPU registers as a snapshot blob (uc_context). */
 size_t vcpu_state_size(const Vcpu *cpu);
 int vcpu_state_save(Vcpu *cpu, void *buf);

@@ -82,7 +82,14 @@ struct Vcpu {
     /* Write watches (watch.c): a slot is live while fn is set; gen makes
      * a removed watch's handle stale. */
     VcpuWatch watch[VCPU_MAX_WATCHES];
+    /* The write tracker (watch.c): hook live while track_fn is set. */
+    VcpuWriteTracker track_fn;
+    void *track_opaque;
+    uc_hook track_hook;
 };
+
+/* watch.c: tells the write tracker about a host-side write (if any). */
+void vcpu_track_host_write(Vcpu *cpu, uint64_t va, size_t len);
 
 /* report.c: fills cpu->report from the current registers, marks the vCPU
  * dead.  what is the one-line description. */

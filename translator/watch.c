@@ -1,6 +1,7 @@
 /*
  * translator/watch.c: write watches on guest memory (vcpu.h), for checks
- * such as "the CPU wrote a streaming DMA buffer while the device owns it".
+ * such as "the CPU wrote a streaming DMA buffer while the device owns it",
+ * and the one write tracker checkpoints use to find dirty pages.
  *
  * One UC_HOOK_MEM_WRITE hook per watch, bounded to the watched range.
  * Unicorn 2.0.1 facts this rests on (pinned by tests/test_translator_watch.c):
@@ -117,4 +118,42 @@ void vcpu_unwatch_writes(Vcpu *cpu, unsigned handle)
     uc_hook_del(cpu->uc, w->hook);
     w->fn = NULL;
     w->hook = 0;
+}
+
+static void vcpu_track_hook(uc_engine *uc, uc_mem_type type, uint64_t address, int size,
+                            int64_t value, void *opaque)
+{
+    Vcpu *cpu = opaque;
+
+    if (cpu->track_fn && size > 0) {
+        cpu->track_fn(cpu->track_opaque, address, (unsigned)size);
+    }
+}
+
+int vcpu_track_writes(Vcpu *cpu, uint64_t start, uint64_t end, VcpuWriteTracker fn,
+                      void *opaque)
+{
+    if (cpu->track_fn) {
+        uc_hook_del(cpu->uc, cpu->track_hook);
+        cpu->track_fn = NULL;
+        cpu->track_hook = 0;
+    }
+    if (!fn) {
+        return 0;
+    }
+    if (uc_hook_add(cpu->uc, &cpu->track_hook, UC_HOOK_MEM_WRITE, (void *)vcpu_track_hook, cpu,
+                    start, end) != UC_ERR_OK) {
+        cpu->track_hook = 0;
+        return -EIO;
+    }
+    cpu->track_fn = fn;
+    cpu->track_opaque = opaque;
+    return 0;
+}
+
+void vcpu_track_host_write(Vcpu *cpu, uint64_t va, size_t len)
+{
+    if (cpu->track_fn && len > 0) {
+        cpu->track_fn(cpu->track_opaque, va, (unsigned)(len > UINT32_MAX ? UINT32_MAX : len));
+    }
 }
