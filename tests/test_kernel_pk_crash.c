@@ -14,8 +14,14 @@
  * before and after its header, so that order is the one a device that
  * honours flushes could expose at the commit point).
  *
- * The store is the small fake PkStore of tests/pk_test_store.h (shared
- * with test_kernel_pk_ckpt.c), keeping the pk_store.h contract.
+ * The store is kernel-guest's real PkStore running the randomized object
+ * graph of tests/pk_test_graph.h (creates, writes, revokes, destroys, a
+ * bank killed) in a frame pool smaller than the graph, booted lazily from
+ * the disk so the cache evicts and reloads through it; when the pool is
+ * full of dirty objects a checkpoint makes room, and that commit is one
+ * more state to restart to.  "Equals the checkpoint" compares the restarted
+ * store with the graph's model as of that checkpoint (pk_test_snap_diff):
+ * live objects, and destroyed ones staying destroyed.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -31,17 +37,18 @@
 
 #include "kernel-guest/pk_ckpt.h"
 #include "kernel-guest/pk_disk_format.h"
-#include "kernel-guest/pk_store.h"
-#include "tests/pk_test_store.h"
+#include "kernel-guest/pk_object.h"
+#include "tests/pk_test_graph.h"
 
 /* ---- recording disk ---------------------------------------------------------- */
 
 #define CRASH_BLOCKS 96u
 #define CRASH_CKPT_BLOCKS 24u   /* small: blocks are reused within the run */
-#define CRASH_HOMED 16u            /* OIDs [0, 16) have a home; the rest never leave the area */
-#define CRASH_SPAN 24u             /* OIDs [0, 24) */
+#define CRASH_HOMED 24u         /* the first 24 OIDs have a home; later ones never leave the area */
+#define CRASH_LIVE 16u          /* objects the graph keeps at most */
+#define CRASH_FRAMES 6u         /* the workload's pool: smaller than the graph */
 #define CRASH_MAX_WRITES 1024u
-#define CRASH_MAX_STATES 40u
+#define CRASH_MAX_STATES 64u
 #define CRASH_ROUNDS 30
 
 typedef struct RecDev {
@@ -109,103 +116,122 @@ static PkBlockDev rec_dev(RecDev *d)
 /* A committed state: valid once the first `writes` writes are on disk. */
 typedef struct CrashState {
     uint32_t writes;
-    uint8_t *bytes;
-    size_t len;
-    uint64_t objects;
+    PkTestSnap snap;
 } CrashState;
 
 typedef struct Crash {
     RecDev dev;
     CrashState st[CRASH_MAX_STATES];
     unsigned nst;
+    unsigned forced;             /* checkpoints the pool asked for */
+    unsigned evicted;            /* live objects out of the pool at the end */
 } Crash;
 
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static void crash_mutate(PkStore *s, uint64_t *rng)
-{
-    PkOid oid = rng_next(rng) % CRASH_SPAN;
-    uint8_t buf[PK_PAGE_SIZE];
-    uint8_t type = rng_next(rng) % 3 == 0 ? PK_OBJ_NODE : PK_OBJ_PAGE;
-
-    for (unsigned i = 0; i < PK_PAGE_SIZE; i += 8) {
-        uint64_t v = rng_next(rng);
-
-        memcpy(buf + i, &v, 8);
-    }
-    if (rng_next(rng) % 8 == 0 && fake_find(s, oid)) {
-        fake_destroy(s, oid);
-    } else {
-        fake_put(s, oid, type, (uint32_t)(rng_next(rng) % 4), buf);
-    }
-}
-
-static void crash_keep(Crash *c, PkStore *s)
+/* The state a commit made durable, once it is on disk. */
+static void crash_keep(Crash *c, const PkTestSnap *snap)
 {
     CrashState *st = &c->st[c->nst++];
-    uint64_t cur = 0;
-    PkObjImage img;
 
     assert_true(c->nst <= CRASH_MAX_STATES);
     st->writes = c->dev.nwrites;
-    st->len = fake_serialize(s, &st->bytes);
-    st->objects = 0;
-    while (pk_store_iterate(s, &cur, &img) == 1) {
-        st->objects++;
+    st->snap = *snap;
+}
+
+static void crash_checkpoint(Crash *c, PkCkpt *ck, PkTestGraph *g)
+{
+    PkTestSnap snap;
+    SlError e;
+
+    pk_test_graph_snap(g, &snap);
+    if (pk_ckpt_checkpoint(ck, &e) != 0) {
+        fail_msg("checkpoint %u: %s", c->nst, e.msg);
     }
+    crash_keep(c, &snap);
+}
+
+/* One graph step; a pool full of dirty objects is one more checkpoint. */
+static void crash_step(Crash *c, PkCkpt *ck, PkTestGraph *g)
+{
+    int rc;
+
+    while ((rc = pk_test_graph_step(g)) == -EBUSY) {
+        crash_checkpoint(c, ck, g);
+        c->forced++;
+    }
+    assert_int_equal(rc, 0);
 }
 
 /* Runs the workload, recording every write and every committed state. */
 static void crash_run(Crash *c)
 {
     PkDiskGeometry g = {.nblocks = CRASH_BLOCKS, .ckpt_blocks = CRASH_CKPT_BLOCKS, .nranges = 1};
-    PkStore *s = fake_new();
+    PkCkptRestartInfo ri;
+    PkTestGraph graph;
+    PkTestSnap snap;
     PkBlockDev dev;
-    uint64_t rng = 2024, moved;
+    uint64_t moved;
     PkCkpt *ck;
     SlError e;
 
-    g.ranges[0] = (PkDiskRange){0, CRASH_HOMED, 0, PK_DISK_LBA_AUTO};
+    g.ranges[0] = (PkDiskRange){PK_OID_FIRST, PK_OID_FIRST + CRASH_HOMED, 0, PK_DISK_LBA_AUTO};
     memset(c, 0, sizeof(*c));
     c->dev.nblocks = CRASH_BLOCKS;
     c->dev.img = calloc(CRASH_BLOCKS, PK_DISK_BLOCK);
     c->dev.record = true;
     dev = rec_dev(&c->dev);
+    pk_test_graph_new(&graph, CRASH_FRAMES, 256, CRASH_LIVE, 2024);
     assert_int_equal(pk_disk_format_create(&dev, &g, &e), 0);
-    crash_keep(c, s);                           /* the empty store, seq 0 */
-    assert_int_equal(pk_ckpt_open(&dev, s, &ck, &e), 0);
+    pk_test_graph_snap(&graph, &snap);
+    crash_keep(c, &snap);                       /* the empty store, seq 0 */
+    /* Booting from the disk makes it the store's backing: evicted objects
+     * reload from there. */
+    assert_int_equal(pk_ckpt_open(&dev, graph.s, &ck, &e), 0);
+    assert_int_equal(pk_ckpt_restart(ck, PK_CKPT_LAZY, &ri, &e), 0);
     for (int round = 1; round <= CRASH_ROUNDS; round++) {
-        for (int i = 0; i < 3; i++) {
-            crash_mutate(s, &rng);
+        /* A bank lives from round 8 to 16; its objects die with it. */
+        if (round == 8 && graph.child < 0) {
+            pk_test_graph_new_child(&graph);
+        }
+        if (round == 16 && graph.child >= 0) {
+            pk_test_graph_kill(&graph);
+        }
+        /* Now and then a longer stretch, to fill the pool with dirty objects. */
+        for (int i = 0; i < (round % 6 == 5 ? 8 : 3); i++) {
+            crash_step(c, ck, &graph);
         }
         if (round == 3) {
-            /* A write during the snapshot belongs to the next checkpoint. */
-            crash_keep(c, s);
+            /* Steps during the snapshot belong to the next checkpoint.  The
+             * pool may have no frame for them then: such a step does
+             * nothing, which the model knows. */
+            unsigned done = 0;
+
+            pk_test_graph_snap(&graph, &snap);
             assert_int_equal(pk_ckpt_begin(ck, &e), 0);
-            crash_mutate(s, &rng);
-            crash_mutate(s, &rng);
+            for (int i = 0; i < 3; i++) {
+                int rc = i ? pk_test_graph_step(&graph)
+                           : pk_test_graph_write_page(&graph, pk_test_graph_pick(&graph,
+                                                                                 PK_OBJ_PAGE));
+
+                assert_true(rc == 0 || rc == -EBUSY || rc == -ENOMEM);
+                done += rc == 0;
+            }
+            assert_true(done > 0);
             if (pk_ckpt_commit(ck, &e) != 0) {
                 fail_msg("commit: %s", e.msg);
             }
-            c->st[c->nst - 1].writes = c->dev.nwrites;
+            crash_keep(c, &snap);
         } else {
-            if (pk_ckpt_checkpoint(ck, &e) != 0) {
-                fail_msg("checkpoint %d: %s", round, e.msg);
-            }
-            crash_keep(c, s);
+            crash_checkpoint(c, ck, &graph);
         }
         /* Migrate a little after most checkpoints, all of it now and then. */
         assert_int_equal(pk_ckpt_migrate(ck, round % 4 ? 2 : 0, &moved, &e), 0);
     }
+    for (uint32_t i = 0; i < graph.nobj; i++) {
+        c->evicted += graph.obj[i].type != PK_OBJ_NONE &&
+                      !pk_cache_is_resident(graph.s, graph.obj[i].oid);
+    }
     pk_ckpt_free(ck);
-    fake_free(s);
+    pk_test_graph_free(&graph);
     c->dev.record = false;
 }
 
@@ -215,7 +241,7 @@ static void crash_free(Crash *c)
         free(c->dev.block[i]);
     }
     for (unsigned i = 0; i < c->nst; i++) {
-        free(c->st[i].bytes);
+        pk_test_snap_free(&c->st[i].snap);
     }
     free(c->dev.img);
 }
@@ -252,11 +278,14 @@ static void crash_check(uint8_t *img, const CrashState *want, uint32_t cut, cons
     int lines = 0;
 
     for (int mode = 0; mode < 2; mode++) {
-        PkStore *got = fake_new();
+        /* A pool that holds the whole graph: an eager restart needs one
+         * (pk_ckpt_restart installs no backing then), and it keeps the
+         * run time of ~4 restarts per recorded write down. */
+        uint8_t *frames;
+        PkStore *got = pk_test_store_new(2 * CRASH_LIVE, 128, &frames);
         PkCkptRestartInfo ri;
         PkCkpt *ck;
-        uint8_t *bytes;
-        size_t len;
+        char why[200];
         SlError e;
         int rc = pk_ckpt_open(&dev, got, &ck, &e);
 
@@ -264,7 +293,8 @@ static void crash_check(uint8_t *img, const CrashState *want, uint32_t cut, cons
             /* Cut before the superblock: there is no image, and it says so. */
             assert_true(rc < 0);
             assert_non_null(strstr(e.msg, "superblock"));
-            fake_free(got);
+            pk_store_free(got);
+            free(frames);
             return;
         }
         if (rc == 0) {
@@ -276,20 +306,14 @@ static void crash_check(uint8_t *img, const CrashState *want, uint32_t cut, cons
         if (!torn_header_ok) {
             assert_int_equal(ri.bad_headers, 0);
         }
-        if (mode) {
-            for (PkOid oid = 0; oid < CRASH_SPAN; oid++) {
-                fake_get(got, oid);
-            }
+        assert_int_equal(ri.objects, want->snap.live);
+        if (pk_test_snap_diff(&want->snap, got, why, sizeof(why))) {
+            fail_msg("cut after %u writes (%s, %s): state differs from checkpoint seq %" PRIu64
+                     ": %s", cut, how, mode ? "lazy" : "eager", ri.seq, why);
         }
-        assert_int_equal(ri.objects, want->objects);
-        len = fake_serialize(got, &bytes);
-        if (len != want->len || memcmp(bytes, want->bytes, len) != 0) {
-            fail_msg("cut after %u writes (%s, %s): state differs from checkpoint seq %" PRIu64,
-                     cut, how, mode ? "lazy" : "eager", ri.seq);
-        }
-        free(bytes);
         pk_ckpt_free(ck);
-        fake_free(got);
+        pk_store_free(got);
+        free(frames);
     }
     pk_disk_format_check(&dev, note_line, &lines);
     assert_true(torn_header_ok || lines == 0);
@@ -318,6 +342,9 @@ static void test_pk_crash__every_prefix_of_the_writes__restarts_the_last_commit(
 
     crash_run(c);
     assert_true(c->dev.nwrites > 100);
+    /* The run exercised what it is for: the pool asked for checkpoints and
+     * some objects were out of it at the end. */
+    assert_true(c->forced > 0 && c->evicted > 0);
     for (uint32_t n = 0; n <= c->dev.nwrites; n++) {
         const CrashState *want = crash_expected(c, n);
 
@@ -356,7 +383,7 @@ static void test_pk_crash__torn_last_write__restarts_the_last_commit(void **stat
                 memcpy(b + PK_DISK_BLOCK / 2, nb + PK_DISK_BLOCK / 2, PK_DISK_BLOCK / 2);
             } else {
                 for (unsigned i = 0; i < PK_DISK_BLOCK; i += 8) {
-                    uint64_t v = rng_next(&rng);
+                    uint64_t v = pk_test_rng(&rng);
 
                     memcpy(b + i, &v, 8);
                 }
