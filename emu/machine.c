@@ -316,6 +316,8 @@ int machine_new(const MachineConfig *cfg, Machine **out, SlError *e)
         kc.block_budget = cfg->block_budget;
         kc.allow_unserved = cfg->allow_unserved;
         kc.iommu_off = m->iommu_off;
+        kc.bank_pages = (cfg->bank_mem_limit + 4095) / 4096;
+        kc.bank_map_entries = cfg->bank_map_limit;
         err = machine_kernel_hz(cfg->image, &kc.hz, e);
         err = err ? err : kernel_new(&kc, &ops, &m->kernel, e);
     }
@@ -535,7 +537,24 @@ int machine_ifdown(Machine *m)
 int machine_exit_modules(Machine *m)
 {
     while (m->nmodules) {
-        int err = kernel_exit_module(m->kernel, m->modules[m->nmodules - 1]);
+        int mod = m->modules[m->nmodules - 1], err;
+        KernelBankUsage u;
+
+        if (kernel_bank_usage(m->kernel, mod, &u) == 0) {
+            char qp[48] = "unbounded", qm[48] = "unbounded";
+
+            if (u.quota_pages != UINT64_MAX) {
+                snprintf(qp, sizeof(qp), "%llu", (unsigned long long)u.quota_pages);
+            }
+            if (u.quota_map_entries != UINT64_MAX) {
+                snprintf(qm, sizeof(qm), "%llu", (unsigned long long)u.quota_map_entries);
+            }
+            fprintf(m->diag, "sluice: %s: space bank at unload: %llu pages (%llu KiB, quota %s), "
+                    "%llu IOMMU mapping entries (quota %s); destroyed with the module\n",
+                    kernel_module_name(m->kernel, mod), (unsigned long long)u.pages,
+                    (unsigned long long)u.pages * 4, qp, (unsigned long long)u.map_entries, qm);
+        }
+        err = kernel_exit_module(m->kernel, mod);
 
         if (err) {
             return err;

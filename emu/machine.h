@@ -28,6 +28,9 @@ typedef struct MachineConfig {
     const char *iommu_mode;      /* "strict" (default), "lazy", "off" */
     uint64_t pin_limit_device;   /* bytes a device may pin; 0 = unbounded */
     uint64_t pin_limit_global;   /* bytes all devices may pin; 0 = unbounded */
+    uint64_t bank_mem_limit;     /* bytes of pages each module's space bank may
+                                  * hold (image, kmalloc, DMA); 0 = unbounded */
+    uint64_t bank_map_limit;     /* IOMMU mapping entries per module bank; 0 = unbounded */
     const char *pcap_out;        /* frames the device transmitted */
     const char *pcap_in;         /* frames arriving on the wire */
     const char *pcap_stack;      /* frames the driver handed to the stack */

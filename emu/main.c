@@ -70,6 +70,13 @@ static const char sluice_usage[] =
     "                           for DMA (K/M/G suffixes; default unbounded)\n"
     "  --pin-limit-global BYTES\n"
     "                           the same bound over all devices\n"
+    "  --mem-limit BYTES        quota of each driver module's space bank: its\n"
+    "                           image, kmalloc arenas and DMA buffers (K/M/G;\n"
+    "                           default unbounded); beyond it kmalloc and\n"
+    "                           dma_alloc_coherent return NULL\n"
+    "  --map-limit N            quota of each driver module's space bank in IOMMU\n"
+    "                           mapping entries (pages mapped for DMA; default\n"
+    "                           unbounded); beyond it a DMA map fails\n"
     "  --report FILE.json       write every report of the run (IOMMU faults,\n"
     "                           DMA-API misuse, a guest stop) and a summary as JSON\n"
     "  --ifup                   after probe, bring the interfaces up (ndo_open),\n"
@@ -114,6 +121,7 @@ typedef struct RunArgs {
     uint64_t block_budget, ram_mib;
     const char *iommu_mode;
     uint64_t pin_limit, pin_limit_global;
+    uint64_t mem_limit, map_limit;
     const char *report_path;
     const char *pcap_in, *pcap_out, *pcap_stack, *send;
     uint64_t run_ms, ping;
@@ -298,6 +306,7 @@ static int run_machine(RunArgs *a, const KImage *img, const char *path, FILE *tr
         .trace = trace, .verbose = a->verbose, .out = stdout,
         .iommu_mode = a->iommu_mode, .pin_limit_device = a->pin_limit,
         .pin_limit_global = a->pin_limit_global,
+        .bank_mem_limit = a->mem_limit, .bank_map_limit = a->map_limit,
         .pcap_in = a->pcap_in, .pcap_out = a->pcap_out, .pcap_stack = a->pcap_stack,
         .send = a->send,
     };
@@ -380,6 +389,7 @@ static int cmd_run(int argc, char **argv)
         {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
         {"iommu", required_argument, NULL, 'i'}, {"pin-limit", required_argument, NULL, 'l'},
         {"pin-limit-global", required_argument, NULL, 'g'},
+        {"mem-limit", required_argument, NULL, 'M'}, {"map-limit", required_argument, NULL, 'E'},
         {"report", required_argument, NULL, 'R'}, {"ifup", no_argument, NULL, 'I'},
         {"run", required_argument, NULL, 'T'}, {"ping", required_argument, NULL, 'P'},
         {"send", required_argument, NULL, 'S'}, {"pcap-in", required_argument, NULL, 'N'},
@@ -440,7 +450,20 @@ static int cmd_run(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
-        case 'R': a.report_path = optarg; break;
+        case 'M':
+            if (parse_bytes("--mem-limit", optarg, &a.mem_limit)) {
+                return EXIT_USAGE;
+            }
+            if (a.mem_limit < 4096) {
+                return usage_error("--mem-limit %s: expected at least one page (4K)", optarg);
+            }
+            break;
+        case 'E':
+            if (parse_u64("--map-limit", optarg, 1, UINT32_MAX, &a.map_limit)) {
+                return EXIT_USAGE;
+            }
+            break;
+                case 'R': a.report_path = optarg; break;
         case 'I': a.ifup = 1; break;
         case 'T':
             if (parse_u64("--run", optarg, 1, 3600000, &a.run_ms)) {

@@ -308,6 +308,8 @@ int kernel_new(const KernelConfig *cfg, const KernelHostOps *host, Kernel **out,
         err = k->cpu ? 0 : -EIO;
     }
     err = err ? err : kmem_init(&k->mem, k->cpu, k->cfg.ram_bytes, e);
+    k->mem.refused = kernel_quota_refused;
+    k->mem.refused_opaque = k;
     err = err ? err : kernel_boot_areas(k, e);
     err = err ? err : kvmemmap_init(k, e);
     for (size_t i = 0; !err && i < sizeof(kernel_apis) / sizeof(kernel_apis[0]); i++) {

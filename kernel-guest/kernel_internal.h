@@ -139,6 +139,7 @@ int kernel_call(Kernel *k, int mod, KernelPhase ph, uint64_t fn,
 int32_t kernel_bank_new(Kernel *k);
 void kernel_iommu_pin_hook(void *opaque, uint64_t pfn, bool pinned);
 void kernel_iommu_write_hook(void *opaque, uint64_t phys, uint64_t len);
+void kernel_quota_refused(void *opaque, uint64_t bytes);
 
 /* Struct layout lookups that must succeed: a missing type or field is a
  * mismatch between sluice and the kernel's BTF, reported once and fatal

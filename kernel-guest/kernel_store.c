@@ -75,3 +75,16 @@ void kernel_iommu_write_hook(void *opaque, uint64_t phys, uint64_t len)
 
     kmem_mark_dirty(&k->mem, phys, len);
 }
+
+/* kmem's quota refusals, as Linux prints an allocation failure. */
+void kernel_quota_refused(void *opaque, uint64_t bytes)
+{
+    Kernel *k = opaque;
+    const PkBank *b = &k->mem.store->bank[k->mem.bank_now];
+
+    kernel_log(k, '4', "sluice: %s: allocation of %llu bytes refused: its space bank is at its "
+               "quota of %llu pages (%llu in use)",
+               k->current_module >= 0 ? kernel_module_name(k, k->current_module) : "kernel",
+               (unsigned long long)bytes, (unsigned long long)b->quota[PK_RES_OBJECTS],
+               (unsigned long long)b->used[PK_RES_OBJECTS]);
+}

@@ -108,7 +108,15 @@ static void kmem_free_frame(KMem *m, uint64_t pfn)
     }
 }
 
+static uint64_t kmem_alloc_run(KMem *m, uint64_t npages, bool tell);
+
 uint64_t kmem_alloc_pages(KMem *m, uint64_t npages)
+{
+    return kmem_alloc_run(m, npages, true);
+}
+
+/* kmem_alloc_pages; tell: a quota refusal is reported (m->refused). */
+static uint64_t kmem_alloc_run(KMem *m, uint64_t npages, bool tell)
 {
     const int32_t *owner = m->store->frame_owner;
     uint64_t run = 0, first;
@@ -123,6 +131,9 @@ uint64_t kmem_alloc_pages(KMem *m, uint64_t npages)
     err = pk_bank_charge(m->store, m->bank_now, PK_RES_OBJECTS, npages);
     if (err) {
         m->last_error = err == -EDQUOT ? -EDQUOT : -ENOMEM;
+        if (err == -EDQUOT && tell && m->refused) {
+            m->refused(m->refused_opaque, npages * KMEM_PAGE_SIZE);
+        }
         return UINT64_MAX;
     }
     pk_bank_uncharge(m->store, m->bank_now, PK_RES_OBJECTS, npages);
@@ -455,7 +466,7 @@ static uint64_t kmem_arena_fit(const KMem *m, const KMemArena *a, uint64_t size,
 /* A new arena of bank_now with room for size at align: its index, or -1. */
 static int kmem_arena_new(KMem *m, uint64_t size, uint64_t align)
 {
-    uint64_t len = (size + align + KMEM_PAGE_SIZE - 1) & ~(KMEM_PAGE_SIZE - 1), pa;
+    uint64_t need = (size + align + KMEM_PAGE_SIZE - 1) & ~(KMEM_PAGE_SIZE - 1), len = need, pa;
 
     if (len < KMEM_ARENA_BYTES) {
         len = KMEM_ARENA_BYTES;
@@ -464,7 +475,12 @@ static int kmem_arena_new(KMem *m, uint64_t size, uint64_t align)
         m->last_error = -ENOMEM;
         return -1;
     }
-    pa = kmem_alloc_pages(m, len / KMEM_PAGE_SIZE);
+    /* A whole arena if the bank has room, else just what this takes. */
+    pa = kmem_alloc_run(m, len / KMEM_PAGE_SIZE, len == need);
+    if (pa == UINT64_MAX && m->last_error == -EDQUOT && len > need) {
+        len = need;
+        pa = kmem_alloc_pages(m, len / KMEM_PAGE_SIZE);
+    }
     if (pa == UINT64_MAX) {
         return -1;
     }

@@ -92,6 +92,9 @@ typedef struct KMem {
     uint64_t npages;             /* of guest RAM */
     uint32_t ngeneral;           /* general frames behind RAM */
     PkStore *store;              /* its table is state (kernel_state.c) */
+    /* Told when an allocation is refused for the bank's quota. */
+    void (*refused)(void *opaque, uint64_t bytes);
+    void *refused_opaque;
     /* Dirty tracking (not state): a byte per page written since the last
      * kmem_collect_dirty(). */
     uint8_t *dirty;
