@@ -30,6 +30,8 @@ struct Persist {
     PkStore *own;                /* persist's own small store (config reading) */
     uint8_t *own_frames;
     uint64_t state_pages;        /* state pages written by the last checkpoint */
+    uint8_t *last_state;         /* the state blob on disk now (page-padded), or NULL */
+    size_t last_len;
 };
 
 static uint64_t persist_now_ns(void)
@@ -68,6 +70,7 @@ void persist_close(Persist *p)
     pk_ckpt_free(p->ck);
     pk_store_free(p->own);
     free(p->own_frames);
+    free(p->last_state);
     if (p->disk) {
         ckdisk_close(p->disk);
     }
@@ -98,6 +101,15 @@ static int persist_bind_machine(Persist *p, Machine *m, SlError *e)
     }
     err = persist_bind(p, kernel_store(k), e);
     return err ? err : kernel_track_writes(k, true, e);
+}
+
+/* The disk's copy of the state is unknown (a failed checkpoint): the next
+ * checkpoint writes every state page. */
+static void persist_forget_state(Persist *p)
+{
+    free(p->last_state);
+    p->last_state = NULL;
+    p->last_len = 0;
 }
 
 /* Writes one page object (dirty), replacing what the store had. */
@@ -172,7 +184,7 @@ int persist_checkpoint(Persist *p, Machine *m, const PersistConfig *cfg, Persist
     static const uint8_t zero[PK_PAGE_SIZE];
     Kernel *k = machine_kernel(m);
     uint8_t page[PK_PAGE_SIZE], *state = NULL;
-    uint64_t t0 = persist_now_ns(), t1, npages;
+    uint64_t t0 = persist_now_ns(), t1, npages, nput = 1;    /* the configuration page */
     PkCkptStats cs;
     size_t slen;
     int err;
@@ -193,22 +205,35 @@ int persist_checkpoint(Persist *p, Machine *m, const PersistConfig *cfg, Persist
         free(state);
         return sl_error(e, -E2BIG, "checkpoint: machine state of %zu bytes is too large", slen);
     }
+    /* Only the state pages that changed since the disk's copy: most of the
+     * blob (the store's table, say) is the same from one checkpoint to the
+     * next. */
     for (size_t off = 0, i = 0; off < slen; off += PK_PAGE_SIZE, i++) {
         size_t n = slen - off < PK_PAGE_SIZE ? slen - off : PK_PAGE_SIZE;
 
         memset(page, 0, sizeof(page));
         memcpy(page, state + off, n);
+        if (p->last_state && off + PK_PAGE_SIZE <= p->last_len &&
+            !memcmp(p->last_state + off, page, PK_PAGE_SIZE)) {
+            continue;
+        }
         err = persist_put(p, PERSIST_STATE_OID + i, page);
+        nput++;
         if (err) {
             free(state);
+            persist_forget_state(p);
             return sl_error(e, err, "checkpoint: cannot store state page %zu (%s)", i,
                             strerror(-err));
         }
     }
-    free(state);
+    free(p->last_state);
+    p->last_state = state;
+    p->last_len = slen;
+    state = NULL;
     /* State pages past the end of a shorter blob become zero. */
     for (uint64_t i = npages; i < p->state_pages; i++) {
         persist_put(p, PERSIST_STATE_OID + i, zero);
+        nput++;
     }
     p->state_pages = npages;
     persist_config_text(cfg, page);
@@ -225,13 +250,14 @@ int persist_checkpoint(Persist *p, Machine *m, const PersistConfig *cfg, Persist
     }
     err = err ? err : pk_ckpt_commit(p->ck, e);
     if (err) {
+        persist_forget_state(p);
         return err;
     }
     pk_ckpt_stats(p->ck, &cs);
     if (st) {
         st->seq = cs.seq;
         st->objects = cs.last_written;
-        st->ram_pages = cs.last_written > npages + 1 ? cs.last_written - npages - 1 : 0;
+        st->ram_pages = cs.last_written > nput ? cs.last_written - nput : 0;
         st->total_ns = persist_now_ns() - t0;
     }
     return 0;
@@ -393,7 +419,11 @@ int persist_restart_machine(Persist *p, Machine *m, FILE *out, SlError *e)
         return err;
     }
     pci_bus_state_restore(bus, state + sizeof(hdr) + hdr[1] + hdr[2]);
-    free(state);
+    /* What the disk holds now: the next checkpoint writes what differs. */
+    free(p->last_state);
+    p->last_state = state;
+    p->last_len = len;
+    p->state_pages = len / PK_PAGE_SIZE;
     /* The table is the checkpoint's now: nothing dirty, free frames zero. */
     kernel_store_restarted(k);
     for (uint32_t f = 0; f < store->cfg.nplaced; f++) {
