@@ -89,8 +89,9 @@ static inline uint64_t pk_test_rng(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-/* A store with nframes frames of host memory and room for max_objects
- * records (tombstones included); *out for the tests that need no graph. */
+/* A store over nframes frames of host memory (*frames: the caller frees
+ * it after pk_store_free) with room for max_objects records, tombstones
+ * included.  For restarts, and for tests that need no graph. */
 static inline PkStore *pk_test_store_new(uint32_t nframes, uint32_t max_objects,
                                          uint8_t **frames)
 {
@@ -387,9 +388,9 @@ static inline int pk_test_graph_write_node(PkTestGraph *g, PkOid oid)
                                n * (uint32_t)sizeof(PkCap));
 }
 
-/* One random step: create (pages and nodes, from the prime bank or a child
- * bank), write a page or node slots, revoke, destroy, create or kill the
- * child bank.  0, or -EBUSY/-ENOMEM with the store and the model as they
+/* One random step (the first makes the CSpace): create (pages and nodes,
+ * from the prime bank or a child bank), write a page or node slots,
+ * revoke, destroy, create or kill the child bank.  0, or -EBUSY/-ENOMEM with the store and the model as they
  * were before the failed call (a step is one to three calls). */
 static inline int pk_test_graph_step(PkTestGraph *g)
 {
