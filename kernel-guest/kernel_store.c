@@ -31,7 +31,7 @@ void kernel_store_restarted(Kernel *k)
 
     pk_store_mark_all_clean(k->mem.store);
     for (uint64_t pfn = 0; pfn < k->mem.npages; pfn++) {
-        if (owner[pfn] == PK_FRAME_FREE) {
+        if (owner[pfn] == PK_FRAME_FREE && k->mem.touched[pfn]) {
             memset(k->mem.ram + pfn * KMEM_PAGE_SIZE, 0, KMEM_PAGE_SIZE);
         }
     }

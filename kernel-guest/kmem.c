@@ -64,7 +64,8 @@ int kmem_init(KMem *m, Vcpu *cpu, uint64_t ram_size, SlError *e)
     m->cpu = cpu;
     m->ram_size = ram_size;
     m->dirty = calloc(m->npages, 1);
-    if (!m->dirty) {
+    m->touched = calloc(m->npages, 1);
+    if (!m->dirty || !m->touched) {
         return sl_error(e, -ENOMEM, "kernel: out of memory");
     }
     sc = (PkStoreConfig){.frames = m->ram, .nframes = (uint32_t)frames,
@@ -91,6 +92,7 @@ void kmem_fini(KMem *m)
     }
     pk_store_free(m->store);
     free(m->dirty);
+    free(m->touched);
     free(m->allocs);
     memset(m, 0, sizeof(*m));
 }
@@ -155,6 +157,7 @@ static uint64_t kmem_alloc_run(KMem *m, uint64_t npages, bool tell)
         return UINT64_MAX;
     }
     memset(kmem_frame(m, first), 0, npages * KMEM_PAGE_SIZE);
+    memset(m->touched + first, 1, npages);
     return first * KMEM_PAGE_SIZE;
 }
 
@@ -267,6 +270,7 @@ void kmem_mark_dirty(KMem *m, uint64_t pa, uint64_t len)
         last = m->npages - 1;
     }
     memset(m->dirty + first, 1, last - first + 1);
+    memset(m->touched + first, 1, last - first + 1);
 }
 
 /* Guest-physical address of va in RAM, or UINT64_MAX. */

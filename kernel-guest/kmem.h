@@ -98,6 +98,8 @@ typedef struct KMem {
     /* Dirty tracking (not state): a byte per page written since the last
      * kmem_collect_dirty(). */
     uint8_t *dirty;
+    uint8_t *touched;            /* a byte per page ever allocated or written in this
+                                  * process: the others are still zero */
     bool tracking;
     /* State. */
     KMemRegion regions[KMEM_MAX_REGIONS];
