@@ -82,9 +82,11 @@ void kernel_quota_refused(void *opaque, uint64_t bytes)
     Kernel *k = opaque;
     const PkBank *b = &k->mem.store->bank[k->mem.bank_now];
 
+    if (k->current_module < 0) {
+        return;                  /* loading: the loader's error says it */
+    }
     kernel_log(k, '4', "sluice: %s: allocation of %llu bytes refused: its space bank is at its "
                "quota of %llu pages (%llu in use)",
-               k->current_module >= 0 ? kernel_module_name(k, k->current_module) : "kernel",
-               (unsigned long long)bytes, (unsigned long long)b->quota[PK_RES_OBJECTS],
+               kernel_module_name(k, k->current_module), (unsigned long long)bytes, (unsigned long long)b->quota[PK_RES_OBJECTS],
                (unsigned long long)b->used[PK_RES_OBJECTS]);
 }

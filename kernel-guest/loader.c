@@ -96,6 +96,16 @@ static int ko_layout(KoLoad *l)
     m->size = total;
     m->base = kmem_reserve_module(l->env->mem, total);
     m->pa = kmem_alloc_pages(l->env->mem, pages);
+    if (m->base && m->pa == UINT64_MAX && l->env->mem->last_error == -EDQUOT) {
+        const KMem *mem = l->env->mem;
+
+        err = sl_error(l->e, -ENOMEM, "%s: the %llu-page module image does not fit its space "
+                       "bank's quota of %llu pages (--mem-limit)", l->f.path,
+                       (unsigned long long)pages,
+                       (unsigned long long)mem->store->bank[mem->bank_now].quota[PK_RES_OBJECTS]);
+        m->pa = 0;
+        goto out;
+    }
     if (!m->base || m->pa == UINT64_MAX) {
         err = sl_error(l->e, -ENOMEM, "%s: no room for a %llu-byte module image", l->f.path,
                        (unsigned long long)total);

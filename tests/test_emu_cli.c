@@ -417,6 +417,9 @@ static void test_cli_bad_flags__each__give_one_line_naming_the_flag_and_exit_2(v
         {{"run", "--driver", "8139too", "--param", "debug"}, "--param"},
         {{"run", "--driver", "8139too", "--param", "=1"}, "--param"},
         {{"run", "--driver", "8139too", "--device", "e9999"}, "--device"},
+        {{"run", "--driver", "8139too", "--mem-limit", "100"}, "--mem-limit"},
+        {{"run", "--driver", "8139too", "--mem-limit", "lots"}, "--mem-limit"},
+        {{"run", "--driver", "8139too", "--map-limit", "0"}, "--map-limit"},
         {{"run"}, "--driver"},
         {{"images", "fetch", "--bogus"}, "--bogus"},
         {{"frobnicate"}, "frobnicate"},
@@ -433,6 +436,45 @@ static void test_cli_bad_flags__each__give_one_line_naming_the_flag_and_exit_2(v
         cli_assert_one_line(&r, 2, cases[i].named, what);
         cli_free(&r);
     }
+}
+
+/* ---- space bank quotas -------------------------------------------------- */
+
+static void test_cli_map_limit__below_the_rx_ring__ndo_open_fails_and_says_why(void **state)
+{
+    const char *args[] = {"run", "--driver", "8139too", "--ifup", "--map-limit", "2", NULL};
+    CliRun r = cli_run(args);
+
+    /* 8139too maps its 9-page rx ring at open: the bank refuses, the
+     * driver's open fails its own way, nothing leaks. */
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "DMA mapping of 9 pages refused: the space bank of 8139too is "
+                                  "at its quota of IOMMU mapping entries"));
+    assert_non_null(strstr(r.out, "eth0: ndo_open failed: -12 (ENOMEM)"));
+    assert_non_null(strstr(r.err, "(quota 2); destroyed with the module"));
+    assert_non_null(strstr(r.err, "nothing left behind"));
+    cli_free(&r);
+}
+
+static void test_cli_mem_limit__too_small_for_e1000__probe_fails_with_enomem(void **state)
+{
+    const char *probe[] = {"run", "--driver", "e1000", "--mem-limit", "150K", NULL};
+    const char *load[] = {"run", "--driver", "e1000", "--mem-limit", "140K", NULL};
+    CliRun r = cli_run(probe);
+
+    /* 37 pages of image + one page of kmalloc arena fit in 38; the probe's
+     * next allocation does not: the driver's own error path (ENOMEM). */
+    assert_non_null(strstr(r.out, "sluice: e1000: allocation of 8192 bytes refused: its space bank "
+                                  "is at its quota of 38 pages (37 in use)"));
+    assert_non_null(strstr(r.out, "e1000: probe of 0000:00:02.0 failed with error -12"));
+    assert_non_null(strstr(r.err, "nothing left behind"));
+    cli_free(&r);
+    /* 35 pages: not even the image fits; one line naming the file. */
+    r = cli_run(load);
+    cli_assert_one_line(&r, 1, "e1000.ko", "--mem-limit 140K");
+    assert_non_null(strstr(r.err, "the 37-page module image does not fit its space bank's quota "
+                                  "of 35 pages (--mem-limit)"));
+    cli_free(&r);
 }
 
 /* ---- bad driver files: one line naming the file, exit 1 --------------- */
@@ -591,6 +633,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_run__real_8139too__prints_the_drivers_banner_and_probe_line),
         cmocka_unit_test(test_cli_run__twice__prints_identical_output_and_trace),
+        cmocka_unit_test(test_cli_map_limit__below_the_rx_ring__ndo_open_fails_and_says_why),
+        cmocka_unit_test(test_cli_mem_limit__too_small_for_e1000__probe_fails_with_enomem),
         cmocka_unit_test(test_cli_help__exits_0__and_names_every_option_the_parser_accepts),
         cmocka_unit_test(test_cli_help__every_documented_option__is_accepted),
         cmocka_unit_test(test_cli_bad_flags__each__give_one_line_naming_the_flag_and_exit_2),
