@@ -307,6 +307,24 @@ static void test_expect_refused(const TestFx *f, const char *what, unsigned time
     }
 }
 
+/* Lines saying bankt's allocation was refused at its page quota of quota
+ * pages, all of them in use. */
+static unsigned test_count_quota_lines(const TestFx *f, uint64_t quota)
+{
+    char tail[160];
+    unsigned n = 0;
+
+    snprintf(tail, sizeof(tail), " bytes refused: its space bank is at its quota of %llu pages "
+             "(%llu in use)", (unsigned long long)quota, (unsigned long long)quota);
+    for (unsigned i = 0; i < f->nlog; i++) {
+        const char *l = f->log[i];
+
+        n += strncmp(l, "4 sluice: bankt: allocation of ", 31) == 0 &&
+             strlen(l) > strlen(tail) && strcmp(l + strlen(l) - strlen(tail), tail) == 0;
+    }
+    return n;
+}
+
 /* The kmalloc arena holding va. */
 static const KMemArena *test_arena_of(const TestFx *f, uint64_t va)
 {
@@ -472,6 +490,9 @@ static void test_banks__page_quota__kmalloc_null_at_quota_others_unaffected(void
     assert_int_equal(iommu_pins(f->mmu), 0);
     kernel_stats(f->k, &s);
     assert_int_equal(s.coherent_live, 0);
+    /* Each refusal is one line on the log. */
+    assert_int_equal(test_count_quota_lines(f, quota), 4);
+    assert_int_equal(f->nlog, 4);
     /* Room freed inside the arena is room again. */
     test_mod_call(f, "bankt_kfree", 1, va[1]);
     v = test_mod_call(f, "bankt_kmalloc", 1, (uint64_t)(16 << 10));
@@ -506,6 +527,7 @@ static void test_banks__quota_below_image__load_fails_naming_the_file(void **sta
     uint64_t pages = test_bankt_pages(f), free_before = 0, free_after = 0;
     uint64_t prime_before;
     SlError e = {{0}};
+    char want[sizeof(e.msg)];
     int err;
 
     test_boot(f, IOMMU_MODE_STRICT, pages - 1, 0);
@@ -514,14 +536,15 @@ static void test_banks__quota_below_image__load_fails_naming_the_file(void **sta
     }
     prime_before = pk_bank_used(test_store(f), PK_BANK_PRIME, PK_RES_OBJECTS);
     err = test_load(f, &e);
-    /* The loader's one line names the file.  (It says "no room" and
-     * returns -ENOMEM although the cause is the bank's quota: see the
-     * report of this test's author.) */
-    assert_true(err == -ENOMEM || err == -EDQUOT);
-    if (strncmp(e.msg, test_module_path("bankt"), strlen(test_module_path("bankt"))) != 0 ||
-        strchr(e.msg, '\n')) {
-        fail_msg("want one line starting with the path, got \"%s\"", e.msg);
+    /* One line naming the file, the image and the quota. */
+    snprintf(want, sizeof(want), "%s: the %llu-page module image does not fit its space bank's "
+             "quota of %llu pages (--mem-limit)", test_module_path("bankt"),
+             (unsigned long long)pages, (unsigned long long)(pages - 1));
+    if (strcmp(e.msg, want) != 0) {
+        fail_msg("want \"%s\", got \"%s\"", want, e.msg);
     }
+    assert_true(err == -ENOMEM || err == -EDQUOT);
+    assert_int_equal(f->nlog, 0);        /* the loader's error says it, not the log */
     /* Nothing is left behind: no module, no bank, no frame. */
     for (int i = 0; i < KERNEL_MAX_MODULES; i++) {
         assert_null(f->k->modules[i]);
@@ -864,6 +887,48 @@ static void test_banks__dma_pin_strict__unpinned_at_unmap(void **state)
     test_finish(f);
 }
 
+/*
+ * Lazy IOMMU: a module frees a coherent buffer (or leaves it to the unbind
+ * at exit) and exits before the flush queue drains.  The quarantined range
+ * still names the module's bank by index and owns the buffer's frames; the
+ * bank is destroyed at exit and its frames go free at the drain.  The next
+ * module gets the same bank index and, first fit, the same frames.  Reaping
+ * the old range must then neither give its entries back to the new bank
+ * nor free the new module's pages.
+ *
+ * KNOWN BUG (kernel-guest/kapi_dma.c, kdma_forget/kdma_reap): KDmaMap keeps
+ * only the bank index and owns_frames, so the reap uncharges the new bank
+ * (pk_bank_uncharge's assertion aborts a Debug build) and would free the
+ * new buffer's frames.  Skipped until that is fixed; remove the skip().
+ */
+static void test_banks__lazy_range_of_a_dead_bank__reap_spares_the_next_module(void **state)
+{
+    TestFx *f = *state;
+    uint64_t coh, h;
+    int32_t bank;
+
+    skip();
+    test_start(f, IOMMU_MODE_LAZY, 0, 0);
+    bank = f->k->module_bank[f->mod];
+    coh = test_mod_call(f, "bankt_alloc_coherent", 1, (uint64_t)TEST_PAGE);
+    assert_int_not_equal(coh, 0);
+    h = test_u64(f, f->mod, "coh_handle");
+    test_mod_call(f, "bankt_free_coherent", 3, (uint64_t)TEST_PAGE, coh, h);
+    assert_int_equal(kernel_exit_module(f->k, f->mod), 0);
+    iommu_flush(f->mmu);                 /* the flush window passed: no reap yet */
+    test_expect_free_zero(f, test_pfn(coh), 1);
+    test_load_init(f);
+    assert_int_equal(f->k->module_bank[f->mod], bank);
+    /* The new buffer lands in the old one's frame, and its map reaps. */
+    h = test_mod_call(f, "bankt_alloc_coherent", 1, (uint64_t)TEST_PAGE);
+    assert_int_equal(h, coh);
+    assert_int_equal(test_frame_bank(f, test_pfn(h)), bank);
+    assert_int_equal(test_usage(f, f->mod).map_entries, 1);
+    assert_int_equal(pk_bank_used(test_store(f), PK_BANK_PRIME, PK_RES_MAP_ENTRIES), 1);
+    assert_int_equal(pk_cache_pins(test_store(f), KMEM_RAM_OID + test_pfn(h)), 1);
+    test_finish(f);
+}
+
 static int setup(void **state)
 {
     TestFx *f = calloc(1, sizeof(*f));
@@ -909,6 +974,8 @@ int main(void)
             test_banks__dma_pin_lazy__freed_coherent_held_until_flush_and_reap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_banks__dma_pin_strict__unpinned_at_unmap, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_banks__lazy_range_of_a_dead_bank__reap_spares_the_next_module, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
