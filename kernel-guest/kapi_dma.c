@@ -176,6 +176,15 @@ int kdma_map(Kernel *k, int dev, uint64_t pa, uint64_t len, uint64_t mask, unsig
     /* The mapping entries are kernel memory made on the driver's behalf:
      * charged to its bank first (seed 002: nothing implicit). */
     rc = kmem_charge_maps(&k->mem, k->mem.bank_now, npages);
+    if (rc == -EDQUOT && iommu_mode(k->iommu) == IOMMU_MODE_LAZY &&
+        iommu_flush_pending(k->iommu) != 0) {
+        /* Entries of lazily unmapped ranges are charged until the flush:
+         * drain, as Linux drains its flush queue when space runs short,
+         * and try once more. */
+        iommu_flush(k->iommu);
+        kdma_reap(k);
+        rc = kmem_charge_maps(&k->mem, k->mem.bank_now, npages);
+    }
     if (rc) {
         kernel_log(k, '4', "sluice: %s: DMA mapping of %llu page%s refused: the space bank of "
                    "%s is at its quota of IOMMU mapping entries", k->pci_devices[dev].name,
@@ -256,6 +265,25 @@ void kernel_dma_quiesce(Kernel *k)
 void kernel_dma_device_access(Kernel *k, uint16_t rid, uint64_t iova, uint64_t len, bool write)
 {
     dma_debug_device_access(kdma_debug(k), rid, iova, len, write);
+}
+
+void kdma_bank_gone(Kernel *k, int32_t bank)
+{
+    const PkStore *st = k->mem.store;
+
+    for (unsigned i = 0; i < k->dma.nmaps; i++) {
+        KDmaMap *m = &k->dma.maps[i];
+        uint64_t pfn = m->pa / KMEM_PAGE_SIZE;
+        int32_t idx = pfn < k->mem.npages ? st->frame_owner[pfn] : -1;
+
+        if (m->charged && m->bank == bank) {
+            m->charged = 0;      /* the entries' charge went with the bank */
+        }
+        if (m->state == KDMA_STATE_QUARANTINED && m->owns_frames && idx >= 0 &&
+            st->obj[idx].bank == bank) {
+            m->owns_frames = 0;  /* freed with the bank, at their last unpin */
+        }
+    }
 }
 
 void kdma_reap(Kernel *k)

@@ -127,6 +127,9 @@ void kdma_unmap_frames(Kernel *k, KDmaMap *m, bool frames);
  * flush queue is empty, flushing it when more than KDMA_QUARANTINE_MAX
  * are held. */
 void kdma_reap(Kernel *k);
+/* bank is about to be destroyed: mappings stop pointing at it (their
+ * charge and, for held-back ranges, their frames go with the bank). */
+void kdma_bank_gone(Kernel *k, int32_t bank);
 /* Index of the device whose struct device is at dev, or -1. */
 int kdma_dev(Kernel *k, uint64_t dev);
 /* Requester id of device index dev. */

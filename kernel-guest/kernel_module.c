@@ -256,6 +256,7 @@ int kernel_exit_module(Kernel *k, int mod)
         ko_unload(m, &k->mem);
         /* What the module left allocated goes with its bank (the leak
          * counts keep it); a page a device still pins, at its unpin. */
+        kdma_bank_gone(k, k->module_bank[mod]);
         kmem_bank_destroy(&k->mem, k->module_bank[mod]);
         k->modules[mod] = NULL;
     }

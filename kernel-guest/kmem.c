@@ -110,15 +110,16 @@ static void kmem_free_frame(KMem *m, uint64_t pfn)
     }
 }
 
-static uint64_t kmem_alloc_run(KMem *m, uint64_t npages, bool tell);
+static uint64_t kmem_alloc_run(KMem *m, uint64_t npages, uint64_t tell);
 
 uint64_t kmem_alloc_pages(KMem *m, uint64_t npages)
 {
-    return kmem_alloc_run(m, npages, true);
+    return kmem_alloc_run(m, npages, npages * KMEM_PAGE_SIZE);
 }
 
-/* kmem_alloc_pages; tell: a quota refusal is reported (m->refused). */
-static uint64_t kmem_alloc_run(KMem *m, uint64_t npages, bool tell)
+/* kmem_alloc_pages; a quota refusal is reported (m->refused) as one of
+ * tell bytes, or not at all for 0. */
+static uint64_t kmem_alloc_run(KMem *m, uint64_t npages, uint64_t tell)
 {
     const int32_t *owner = m->store->frame_owner;
     uint64_t run = 0, first;
@@ -134,7 +135,7 @@ static uint64_t kmem_alloc_run(KMem *m, uint64_t npages, bool tell)
     if (err) {
         m->last_error = err == -EDQUOT ? -EDQUOT : -ENOMEM;
         if (err == -EDQUOT && tell && m->refused) {
-            m->refused(m->refused_opaque, npages * KMEM_PAGE_SIZE);
+            m->refused(m->refused_opaque, tell);
         }
         return UINT64_MAX;
     }
@@ -480,10 +481,10 @@ static int kmem_arena_new(KMem *m, uint64_t size, uint64_t align)
         return -1;
     }
     /* A whole arena if the bank has room, else just what this takes. */
-    pa = kmem_alloc_run(m, len / KMEM_PAGE_SIZE, len == need);
+    pa = kmem_alloc_run(m, len / KMEM_PAGE_SIZE, len == need ? size : 0);
     if (pa == UINT64_MAX && m->last_error == -EDQUOT && len > need) {
         len = need;
-        pa = kmem_alloc_pages(m, len / KMEM_PAGE_SIZE);
+        pa = kmem_alloc_run(m, len / KMEM_PAGE_SIZE, size);
     }
     if (pa == UINT64_MAX) {
         return -1;

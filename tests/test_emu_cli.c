@@ -464,7 +464,7 @@ static void test_cli_mem_limit__too_small_for_e1000__probe_fails_with_enomem(voi
 
     /* 37 pages of image + one page of kmalloc arena fit in 38; the probe's
      * next allocation does not: the driver's own error path (ENOMEM). */
-    assert_non_null(strstr(r.out, "sluice: e1000: allocation of 8192 bytes refused: its space bank "
+    assert_non_null(strstr(r.out, "sluice: e1000: allocation of 4912 bytes refused: its space bank "
                                   "is at its quota of 38 pages (37 in use)"));
     assert_non_null(strstr(r.out, "e1000: probe of 0000:00:02.0 failed with error -12"));
     assert_non_null(strstr(r.err, "nothing left behind"));
