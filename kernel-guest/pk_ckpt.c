@@ -3,11 +3,15 @@
  *
  * Invariant: `used` marks exactly the checkpoint-area blocks the committed
  * header references (its directory blocks and the objects its directory
- * places in the area).  A checkpoint in progress allocates only blocks that
- * are free in `used` (tracked in `alloc`), so nothing the committed header
- * needs is overwritten before the new header replaces it.  `dir` is the
- * committed directory, except that entries migrated since are already
- * pointed home (same bytes, same checksum).
+ * places in the area; a tombstone has no block).  A checkpoint in progress
+ * allocates only blocks that are free in `used` (tracked in `alloc`), so
+ * nothing the committed header needs is overwritten before the new header
+ * replaces it.  `dir` is the committed directory, except that entries
+ * migrated since are already pointed home (same bytes, same checksum); it
+ * is what the store's backing loads from.
+ *
+ * The OID counter (PkStore.sc.next_oid, pk_object.h) is read and raised
+ * here directly: pk_store.h has no call for it.
  */
 #include "kernel-guest/pk_ckpt.h"
 
@@ -16,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "kernel-guest/pk_object.h"
 
 #define CKPT_STAGE_BLOCKS 64u   /* contiguous object blocks written per call */
 
@@ -29,7 +35,6 @@ struct PkCkpt {
     uint8_t *used, *alloc;       /* bitmaps over the checkpoint area */
     uint64_t cursor;             /* allocation position in the area */
     uint64_t mig_pos;            /* where migration resumes in dir */
-    bool backing_set;
     bool in_snapshot;
     /* The commit in progress. */
     PkDiskDirent *fresh;
@@ -64,13 +69,14 @@ static void ckpt_rebuild_used(PkCkpt *ck)
         ckpt_set(ck->used, ck->hdr.dir_lba - ck->layout.sb.ckpt_lba + i);
     }
     for (uint64_t i = 0; i < ck->ndir; i++) {
-        if (ckpt_in_area(ck, ck->dir[i].lba)) {
+        if (ck->dir[i].type != PK_OBJ_NONE && ckpt_in_area(ck, ck->dir[i].lba)) {
             ckpt_set(ck->used, ck->dir[i].lba - ck->layout.sb.ckpt_lba);
         }
     }
 }
 
-static const PkDiskDirent *ckpt_find(const PkCkpt *ck, PkOid oid)
+/* The first directory entry with an OID >= oid (ndir if none). */
+static uint64_t ckpt_lower_bound(const PkCkpt *ck, PkOid oid)
 {
     uint64_t lo = 0, hi = ck->ndir;
 
@@ -83,7 +89,47 @@ static const PkDiskDirent *ckpt_find(const PkCkpt *ck, PkOid oid)
             hi = mid;
         }
     }
-    return lo < ck->ndir && ck->dir[lo].oid == oid ? &ck->dir[lo] : NULL;
+    return lo;
+}
+
+static const PkDiskDirent *ckpt_find(const PkCkpt *ck, PkOid oid)
+{
+    uint64_t i = ckpt_lower_bound(ck, oid);
+
+    return i < ck->ndir && ck->dir[i].oid == oid ? &ck->dir[i] : NULL;
+}
+
+/* The store's placed OIDs, [*first, *end) of the directory. */
+static void ckpt_placed_span(const PkCkpt *ck, uint64_t *first, uint64_t *end)
+{
+    const PkStoreConfig *c = &ck->store->cfg;
+
+    *first = *end = 0;
+    if (c->nplaced) {
+        *first = ckpt_lower_bound(ck, c->placed_oid);
+        *end = ckpt_lower_bound(ck, c->placed_oid + c->nplaced);
+    }
+}
+
+/* Moves the store's OID counter past everything the disk knows: the
+ * committed header's counter and every OID of the directory (tombstones
+ * included) that is not placed in this store -- a placed OID is not the
+ * counter's (pk_object.h).  Never moves it back.  O(log entries): the
+ * directory is sorted and the placed OIDs are one run of it. */
+static void ckpt_raise_next_oid(PkCkpt *ck)
+{
+    PkStore *s = ck->store;
+    PkOid next = s->sc.next_oid > ck->hdr.next_oid ? s->sc.next_oid : ck->hdr.next_oid;
+    uint64_t first, end, last;
+
+    ckpt_placed_span(ck, &first, &end);
+    /* The highest OID that is not placed: the last entry, or the one just
+     * before the placed run if that run ends the directory. */
+    last = end == ck->ndir && end > first ? first : ck->ndir;
+    if (last > 0 && ck->dir[last - 1].oid >= next && ck->dir[last - 1].oid != UINT64_MAX) {
+        next = ck->dir[last - 1].oid + 1;
+    }
+    s->sc.next_oid = next;
 }
 
 /* Reads one object's block into ck->scratch and checks it. */
@@ -105,6 +151,9 @@ static int ckpt_read_object(PkCkpt *ck, const PkDiskDirent *d, SlError *e)
 }
 
 /* ---- open, free, restart ---------------------------------------------- */
+
+static int ckpt_backing_load(void *opaque, PkOid oid, uint8_t *type, uint32_t *count,
+                             uint8_t *buf, uint32_t cap);
 
 int pk_ckpt_open(const PkBlockDev *dev, PkStore *store, PkCkpt **out, SlError *e)
 {
@@ -137,6 +186,10 @@ int pk_ckpt_open(const PkBlockDev *dev, PkStore *store, PkCkpt **out, SlError *e
         return rc;
     }
     ckpt_rebuild_used(ck);
+    /* From now on the disk answers the store's misses, and no OID the disk
+     * holds is handed out again. */
+    pk_store_set_backing(store, &(PkBacking){ckpt_backing_load, ck});
+    ckpt_raise_next_oid(ck);
     *out = ck;
     return 0;
 }
@@ -146,7 +199,10 @@ void pk_ckpt_free(PkCkpt *ck)
     if (!ck) {
         return;
     }
-    if (ck->backing_set) {
+    /* Only if it is still this checkpointer (another may have been opened
+     * on the store since). */
+    if (ck->store && ck->store->backing.load == ckpt_backing_load &&
+        ck->store->backing.opaque == ck) {
         pk_store_set_backing(ck->store, NULL);
     }
     free(ck->dir);
@@ -169,6 +225,11 @@ static int ckpt_backing_load(void *opaque, PkOid oid, uint8_t *type, uint32_t *c
     if (!d) {
         return -ENOENT;
     }
+    if (d->type == PK_OBJ_NONE) {
+        *type = PK_OBJ_NONE;              /* a tombstone: nothing to read */
+        *count = d->count;
+        return 0;
+    }
     if (d->len > cap) {
         return -EINVAL;
     }
@@ -181,13 +242,38 @@ static int ckpt_backing_load(void *opaque, PkOid oid, uint8_t *type, uint32_t *c
     return 0;
 }
 
+/* Installs directory entry d in the store (a tombstone: its record only,
+ * nothing read). */
+static int ckpt_install(PkCkpt *ck, const PkDiskDirent *d, SlError *e)
+{
+    PkObjImage img = {d->oid, d->type, d->count, NULL, 0};
+    int rc;
+
+    if (d->type != PK_OBJ_NONE) {
+        if ((rc = ckpt_read_object(ck, d, e)) != 0) {
+            return rc;
+        }
+        img.data = ck->scratch;
+        img.len = d->len;
+    }
+    if ((rc = pk_store_install(ck->store, &img)) != 0) {
+        return sl_error(e, rc, "object 0x%" PRIx64 ": the store refused it (%s)", d->oid,
+                        strerror(-rc));
+    }
+    return 0;
+}
+
 int pk_ckpt_restart(PkCkpt *ck, PkCkptLoad mode, PkCkptRestartInfo *info, SlError *e)
 {
     PkCkptRestartInfo ri = {0};
+    uint64_t first, end;
     int rc = 0;
 
     ri.seq = ck->hdr.seq;
-    ri.objects = ck->ndir;
+    for (uint64_t i = 0; i < ck->ndir; i++) {
+        ri.objects += ck->dir[i].type != PK_OBJ_NONE;
+    }
+    ri.tombstones = ck->ndir - ri.objects;
     for (int i = 0; i < 2; i++) {
         if (ck->layout.why[i][0]) {
             ri.bad_headers++;
@@ -195,31 +281,26 @@ int pk_ckpt_restart(PkCkpt *ck, PkCkptLoad mode, PkCkptRestartInfo *info, SlErro
         }
     }
     pk_store_clear(ck->store);
-    if (mode == PK_CKPT_LAZY) {
-        PkBacking b = {ckpt_backing_load, ck};
+    ckpt_raise_next_oid(ck);
+    /* Eager: everything.  Lazy: only what the store cannot learn from its
+     * backing on a miss -- placed OIDs, which are allocated into their own
+     * frame without asking (pk_bank_new_placed): a live one must be there,
+     * and a tombstone must keep its count for the OID's next allocation. */
+    ckpt_placed_span(ck, &first, &end);
+    if (mode != PK_CKPT_LAZY) {
+        first = 0;
+        end = ck->ndir;
+    }
+    for (uint64_t i = first; i < end && !rc; i++) {
+        const PkDiskDirent *d = &ck->dir[i];
 
-        pk_store_set_backing(ck->store, &b);
-        ck->backing_set = true;
-    } else {
-        for (uint64_t i = 0; i < ck->ndir && !rc; i++) {
-            const PkDiskDirent *d = &ck->dir[i];
-
-            rc = ckpt_read_object(ck, d, e);
-            if (!rc) {
-                PkObjImage img = {d->oid, d->type, d->count, ck->scratch, d->len};
-
-                if ((rc = pk_store_install(ck->store, &img)) != 0) {
-                    rc = sl_error(e, rc, "object 0x%" PRIx64 ": the store refused it (%s)", d->oid,
-                                  strerror(-rc));
-                }
-            }
-            ri.loaded += rc == 0;
-        }
-        if (rc) {
-            /* A partial store is worse than none: nothing half-restored. */
-            pk_store_clear(ck->store);
-            ri.loaded = 0;
-        }
+        rc = ckpt_install(ck, d, e);
+        ri.loaded += rc == 0 && d->type != PK_OBJ_NONE;
+    }
+    if (rc) {
+        /* A partial store is worse than none: nothing half-restored. */
+        pk_store_clear(ck->store);
+        ri.loaded = 0;
     }
     if (info) {
         *info = ri;
@@ -310,7 +391,7 @@ static int ckpt_write_object(PkCkpt *ck, const PkObjImage *img, PkDiskDirent *d)
     d->lba = 0;
     d->sum = 0;
     if (img->type == PK_OBJ_NONE) {
-        return 0;                 /* destroyed: dropped from the directory */
+        return 0;                 /* destroyed: a tombstone, no block */
     }
     if ((rc = ckpt_alloc_block(ck, &lba)) != 0) {
         return rc;
@@ -354,7 +435,9 @@ static int ckpt_cmp_dirent(const void *a, const void *b)
     return x->oid < y->oid ? -1 : x->oid > y->oid;
 }
 
-/* Drains the snapshot into the area; fills ck->fresh (sorted). */
+/* Drains the snapshot into the area; fills ck->fresh (sorted).  Leaves the
+ * snapshot running: the commit ends it once the header is durable, or
+ * aborts it. */
 static int ckpt_write_snapshot(PkCkpt *ck, SlError *e)
 {
     PkObjImage img;
@@ -370,9 +453,6 @@ static int ckpt_write_snapshot(PkCkpt *ck, SlError *e)
     while ((more = pk_store_snapshot_next(ck->store, &img)) > 0) {
         PkDiskDirent *d;
 
-        if (rc) {
-            continue;             /* drain the snapshot even after a failure */
-        }
         if (img.type > PK_OBJ_NODE ||
             (img.type == PK_OBJ_PAGE && img.len != PK_PAGE_SIZE) ||
             (img.type == PK_OBJ_NODE && img.len != PK_DISK_NODE_LEN)) {
@@ -384,10 +464,11 @@ static int ckpt_write_snapshot(PkCkpt *ck, SlError *e)
             rc = sl_error(e, rc, "checkpoint: object 0x%" PRIx64 ": %s", img.oid,
                           rc == -ENOSPC ? "checkpoint area full" : strerror(-rc));
         }
+        if (rc) {
+            return rc;            /* the rest of the snapshot goes with the abort */
+        }
     }
-    pk_store_snapshot_end(ck->store);
-    ck->in_snapshot = false;
-    if (!rc && more < 0) {
+    if (more < 0) {
         rc = sl_error(e, more, "checkpoint: snapshot failed (%s)", strerror(-more));
     }
     if (!rc && (rc = ckpt_stage_flush(ck)) != 0) {
@@ -399,8 +480,8 @@ static int ckpt_write_snapshot(PkCkpt *ck, SlError *e)
     return rc;
 }
 
-/* The committed directory with the fresh entries merged in (fresh wins;
- * a fresh PK_OBJ_NONE entry removes the object). */
+/* The committed directory with the fresh entries merged in (fresh wins; a
+ * fresh PK_OBJ_NONE entry is the object's tombstone and stays). */
 static PkDiskDirent *ckpt_merge(const PkCkpt *ck, uint64_t *n)
 {
     PkDiskDirent *m = malloc((size_t)(ck->ndir + ck->nfresh + 1) * sizeof(*m));
@@ -417,10 +498,7 @@ static PkDiskDirent *ckpt_merge(const PkCkpt *ck, uint64_t *n)
         if (i < ck->ndir && ck->dir[i].oid == ck->fresh[j].oid) {
             i++;
         }
-        if (ck->fresh[j].type != PK_OBJ_NONE) {
-            m[k++] = ck->fresh[j];
-        }
-        j++;
+        m[k++] = ck->fresh[j++];
     }
     *n = k;
     return m;
@@ -456,36 +534,55 @@ static int ckpt_write_dir(PkCkpt *ck, const PkDiskDirent *dir, uint64_t n, PkDis
 int pk_ckpt_commit(PkCkpt *ck, SlError *e)
 {
     PkDiskHeader h = {0};
-    PkDiskDirent *merged;
-    uint64_t n;
+    PkDiskDirent *merged = NULL;
+    bool header_sent = false;
+    uint64_t n = 0;
     int rc;
 
     if (!ck->in_snapshot) {
         return sl_error(e, -EINVAL, "checkpoint: commit without begin");
     }
-    if ((rc = ckpt_write_snapshot(ck, e)) != 0) {
-        return rc;
-    }
-    if (!(merged = ckpt_merge(ck, &n))) {
-        return sl_error(e, -ENOMEM, "checkpoint: out of memory");
-    }
     h.seq = ck->hdr.seq + 1;
-    rc = ckpt_write_dir(ck, merged, n, &h);
-    if (!rc) {
-        rc = ck->dev.flush(ck->dev.opaque);
+    /* Every OID handed out so far, snapshot or not; never below what the
+     * disk has (a store whose table was put back from an older blob). */
+    h.next_oid = ck->store->sc.next_oid > ck->hdr.next_oid ? ck->store->sc.next_oid
+                                                           : ck->hdr.next_oid;
+    rc = ckpt_write_snapshot(ck, e);
+    if (!rc && !(merged = ckpt_merge(ck, &n))) {
+        rc = sl_error(e, -ENOMEM, "checkpoint: out of memory");
+    }
+    if (!rc && (rc = ckpt_write_dir(ck, merged, n, &h)) != 0) {
+        rc = sl_error(e, rc, "checkpoint %" PRIu64 ": directory: %s", h.seq,
+                      rc == -ENOSPC ? "checkpoint area full" : strerror(-rc));
+    }
+    if (!rc && (rc = ck->dev.flush(ck->dev.opaque)) != 0) {
+        rc = sl_error(e, rc, "checkpoint %" PRIu64 ": flush failed: %s", h.seq, strerror(-rc));
     }
     if (!rc) {
         /* The commit point: before this write the previous header rules. */
         pk_disk_format_encode_header(&h, ck->scratch);
+        header_sent = true;
         rc = ck->dev.write(ck->dev.opaque, PK_DISK_HEADER_LBA + h.seq % 2, 1, ck->scratch);
-    }
-    if (!rc) {
-        rc = ck->dev.flush(ck->dev.opaque);
+        if (!rc) {
+            rc = ck->dev.flush(ck->dev.opaque);
+        }
+        if (rc) {
+            rc = sl_error(e, rc, "checkpoint %" PRIu64 ": header: %s", h.seq, strerror(-rc));
+        }
     }
     if (rc) {
+        /* The disk holds the previous checkpoint: the snapshot's objects
+         * are dirty again, for the next one.  Unless the header reached the
+         * disk after all (a write or flush that failed late): then the disk
+         * holds this one, so its blocks stay reserved until a commit
+         * replaces it -- the retry must not overwrite them. */
+        if (header_sent) {
+            memcpy(ck->used, ck->alloc, ck->layout.sb.ckpt_blocks / 8 + 1);
+        }
+        pk_store_snapshot_abort(ck->store);
+        ck->in_snapshot = false;
         free(merged);
-        return sl_error(e, rc, "checkpoint %" PRIu64 ": %s", h.seq,
-                        rc == -ENOSPC ? "checkpoint area full" : strerror(-rc));
+        return rc;
     }
     free(ck->dir);
     ck->dir = merged;
@@ -497,6 +594,9 @@ int pk_ckpt_commit(PkCkpt *ck, SlError *e)
         ck->last_written += ck->fresh[i].type != PK_OBJ_NONE;
     }
     ckpt_rebuild_used(ck);
+    /* On disk now: the snapshot's objects may be evicted and reloaded. */
+    pk_store_snapshot_end(ck->store);
+    ck->in_snapshot = false;
     return 0;
 }
 
@@ -523,8 +623,9 @@ int pk_ckpt_migrate(PkCkpt *ck, uint64_t max, uint64_t *moved, SlError *e)
         PkDiskDirent *d = &ck->dir[i];
         uint64_t home;
 
-        if (!ckpt_in_area(ck, d->lba) || pk_disk_format_home_lba(&ck->layout, d->oid, &home)) {
-            continue;
+        if (d->type == PK_OBJ_NONE || !ckpt_in_area(ck, d->lba) ||
+            pk_disk_format_home_lba(&ck->layout, d->oid, &home)) {
+            continue;             /* a tombstone has nothing to migrate */
         }
         rc = ckpt_read_object(ck, d, e);
         if (!rc && (rc = ck->dev.write(ck->dev.opaque, home, 1, ck->scratch)) != 0) {
@@ -540,7 +641,7 @@ int pk_ckpt_migrate(PkCkpt *ck, uint64_t max, uint64_t *moved, SlError *e)
         for (uint64_t k = first; k < i; k++) {
             uint64_t home;
 
-            if (ckpt_in_area(ck, ck->dir[k].lba) &&
+            if (ck->dir[k].type != PK_OBJ_NONE && ckpt_in_area(ck, ck->dir[k].lba) &&
                 pk_disk_format_home_lba(&ck->layout, ck->dir[k].oid, &home) == 0) {
                 ck->dir[k].lba = home;
             }
@@ -557,9 +658,14 @@ void pk_ckpt_stats(const PkCkpt *ck, PkCkptStats *st)
 {
     memset(st, 0, sizeof(*st));
     st->seq = ck->hdr.seq;
-    st->objects = ck->ndir;
     st->last_written = ck->last_written;
+    st->next_oid = ck->hdr.next_oid;
     for (uint64_t i = 0; i < ck->ndir; i++) {
+        if (ck->dir[i].type == PK_OBJ_NONE) {
+            st->tombstones++;
+            continue;
+        }
+        st->objects++;
         st->unmigrated += ckpt_in_area(ck, ck->dir[i].lba);
     }
     for (uint64_t i = 0; i < ck->layout.sb.ckpt_blocks; i++) {

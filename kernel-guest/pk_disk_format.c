@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel-guest/pk_object.h"
+
 /* Superblock (LBA 0). */
 #define SB_MAGIC "SLUICEPK"
 #define SB_OFF_VERSION 8
@@ -38,6 +40,7 @@
 #define HD_OFF_DIR_BLOCKS 24
 #define HD_OFF_DIR_ENTRIES 32
 #define HD_OFF_DIR_SUM 40
+#define HD_OFF_NEXT_OID 48
 /* Every block record ends with the checksum of the bytes before it. */
 #define BLOCK_OFF_SUM (PK_DISK_BLOCK - 8u)
 
@@ -338,6 +341,7 @@ void pk_disk_format_encode_header(const PkDiskHeader *h, uint8_t *b)
     st32(b + HD_OFF_DIR_BLOCKS, h->dir_blocks);
     st64(b + HD_OFF_DIR_ENTRIES, h->dir_entries);
     st64(b + HD_OFF_DIR_SUM, h->dir_sum);
+    st64(b + HD_OFF_NEXT_OID, h->next_oid);
     block_seal(b);
 }
 
@@ -363,6 +367,13 @@ int pk_disk_format_decode_header(const uint8_t *b, const PkDiskSuper *sb, PkDisk
     h->dir_blocks = ld32(b + HD_OFF_DIR_BLOCKS);
     h->dir_entries = ld64(b + HD_OFF_DIR_ENTRIES);
     h->dir_sum = ld64(b + HD_OFF_DIR_SUM);
+    h->next_oid = ld64(b + HD_OFF_NEXT_OID);
+    if (h->seq > 0 && h->next_oid < PK_OID_FIRST) {
+        return sl_error(e, -EINVAL,
+                        "next OID: 0x%" PRIx64 " at seq %" PRIu64
+                        " is below the first OID a store hands out (0x%x)",
+                        h->next_oid, h->seq, PK_OID_FIRST);
+    }
     need = (h->dir_entries + PK_DISK_DIRENTS_PER_BLOCK - 1) / PK_DISK_DIRENTS_PER_BLOCK;
     if (h->dir_blocks != need) {
         return sl_error(e, -EINVAL,
@@ -403,6 +414,15 @@ int pk_disk_format_check_dirent(const PkDiskLayout *l, const PkDiskDirent *d, Sl
 {
     uint64_t home;
 
+    if (d->type == PK_OBJ_NONE) {
+        if (d->len != 0 || d->lba != 0 || d->sum != 0) {
+            return sl_error(e, -EINVAL,
+                            "object 0x%" PRIx64 ": a tombstone [count=%u] with length %u, LBA 0x%"
+                            PRIx64 ", checksum 0x%" PRIx64 " (a tombstone has no data)",
+                            d->oid, d->count, d->len, d->lba, d->sum);
+        }
+        return 0;
+    }
     if (!((d->type == PK_OBJ_PAGE && d->len == PK_PAGE_SIZE) ||
           (d->type == PK_OBJ_NODE && d->len == PK_DISK_NODE_LEN))) {
         return sl_error(e, -EINVAL, "object 0x%" PRIx64 ": type %u with length %u is not a page or a node",
@@ -688,6 +708,9 @@ static void fmt_check_objects(FmtCheck *c, const PkBlockDev *dev, const PkDiskLa
             fmt_note(c, "directory entry %" PRIu64 ": %s", i, e.msg);
             continue;
         }
+        if (d.type == PK_OBJ_NONE) {
+            continue;                    /* a tombstone: no block to claim or read */
+        }
         fmt_claim(c, l, map, d.lba, "object", d.oid);
         if ((rc = dev->read(dev->opaque, d.lba, 1, b)) != 0) {
             fmt_note(c, "object 0x%" PRIx64 ": read of LBA 0x%" PRIx64 " failed: %s", d.oid, d.lba,
@@ -725,6 +748,16 @@ long pk_disk_format_check(const PkBlockDev *dev, PkDiskNoteFn note, void *opaque
             fmt_note(&c, "%s (LBA %d): %s; restart uses %s seq %" PRIu64, fmt_slot_name[i],
                      PK_DISK_HEADER_LBA + i, l->why[i], fmt_slot_name[l->newest],
                      l->hdr[l->newest].seq);
+        }
+    }
+    if (l->valid[0] && l->valid[1]) {
+        const PkDiskHeader *nw = &l->hdr[l->newest], *old = &l->hdr[1 - l->newest];
+
+        if (old->next_oid > nw->next_oid) {
+            fmt_note(&c, "%s seq %" PRIu64 ": next OID 0x%" PRIx64 " is below the 0x%" PRIx64
+                     " of %s seq %" PRIu64 " (the OID counter went back: a restart could hand "
+                     "out an OID again)", fmt_slot_name[l->newest], nw->seq, nw->next_oid,
+                     old->next_oid, fmt_slot_name[1 - l->newest], old->seq);
         }
     }
     if (fmt_read_dir_raw(dev, &l->hdr[l->newest], &raw, &e) != 0) {

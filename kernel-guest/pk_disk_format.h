@@ -19,9 +19,18 @@
  * A header names its checkpoint's directory: one 32-byte entry per object
  * of the store as of that checkpoint, sorted by OID, saying where the
  * object is (a block of the checkpoint area, or its home location) and its
- * checksum.  Every block-sized record (superblock, range table, header)
- * carries a checksum of the whole block in its last 8 bytes, so a torn or
- * bit-flipped write never decodes.
+ * checksum.  A destroyed object keeps its entry as a tombstone: type
+ * PK_OBJ_NONE, its bumped allocation count, no data block (LBA, length and
+ * checksum 0), so a restart never hands the OID out again with a lower
+ * count.  The header also keeps the store's OID counter as of the commit
+ * (next_oid; never lower than the previous header's), so no OID the store
+ * handed out -- even one that never reached the disk -- is handed out again
+ * after a restart.  Every block-sized record (superblock, range table,
+ * header) carries a checksum of the whole block in its last 8 bytes, so a
+ * torn or bit-flipped write never decodes.
+ *
+ * Version 2 added the tombstones and next_oid; an image of version 1 is
+ * refused (its directory dropped destroyed objects' counts).
  *
  * Crash safety rests on one order (pk_ckpt.c): objects and directory go to
  * blocks that no committed checkpoint references, then a flush, then the
@@ -39,7 +48,7 @@
 #include "kernel-guest/pk_store.h"
 
 #define PK_DISK_BLOCK 4096u
-#define PK_DISK_VERSION 1u
+#define PK_DISK_VERSION 2u
 #define PK_DISK_SUPER_LBA 0u
 #define PK_DISK_RANGES_LBA 1u
 #define PK_DISK_HEADER_LBA 2u          /* header A; header B is the next block */
@@ -80,16 +89,21 @@ typedef struct PkDiskHeader {
     uint32_t dir_blocks;
     uint64_t dir_entries;
     uint64_t dir_sum;              /* checksum of the directory's entry bytes */
+    /* The store's OID counter at the commit (PkStore.sc.next_oid): every
+     * OID the counter had handed out is below it (placed OIDs, pk_object.h,
+     * are not the counter's and may lie above).  0 in the seq-0 header; at
+     * least PK_OID_FIRST in any other. */
+    PkOid next_oid;
 } PkDiskHeader;
 
-/* A directory entry: where one object of a checkpoint is. */
+/* A directory entry: where one object of a checkpoint is, or a tombstone. */
 typedef struct PkDiskDirent {
     PkOid oid;
-    uint32_t count;
-    uint8_t type;                  /* PK_OBJ_PAGE or PK_OBJ_NODE */
-    uint16_t len;                  /* PK_PAGE_SIZE or PK_DISK_NODE_LEN */
-    uint64_t lba;                  /* in the ckpt area, or the home location */
-    uint64_t sum;                  /* pk_disk_format_object_sum() */
+    uint32_t count;                /* a tombstone: the count bumped by the destroy */
+    uint8_t type;                  /* PK_OBJ_PAGE, PK_OBJ_NODE, or PK_OBJ_NONE (tombstone) */
+    uint16_t len;                  /* PK_PAGE_SIZE or PK_DISK_NODE_LEN; 0 for a tombstone */
+    uint64_t lba;                  /* in the ckpt area, or the home location; 0 for a tombstone */
+    uint64_t sum;                  /* pk_disk_format_object_sum(); 0 for a tombstone */
 } PkDiskDirent;
 
 /* Everything a reader learns from the metadata blocks of an image. */
@@ -136,7 +150,8 @@ int pk_disk_format_decode_header(const uint8_t *block, const PkDiskSuper *sb, Pk
                                  SlError *e);
 void pk_disk_format_encode_dirent(const PkDiskDirent *d, uint8_t *p);
 void pk_disk_format_decode_dirent(const uint8_t *p, PkDiskDirent *d);
-/* Checks one decoded entry against the layout (type, len, where it is). */
+/* Checks one decoded entry against the layout (type, len, where it is; a
+ * tombstone has no block, length or checksum). */
 int pk_disk_format_check_dirent(const PkDiskLayout *l, const PkDiskDirent *d, SlError *e);
 
 /* Writes a fresh image: superblock, range table, header A (seq 0, empty
@@ -154,8 +169,10 @@ int pk_disk_format_read_dir(const PkBlockDev *dev, const PkDiskLayout *l, const 
                             PkDiskDirent **out, uint64_t *n, SlError *e);
 
 /* fsck: checks everything a restart relies on -- superblock, range table,
- * both headers, the newest directory, every object's checksum, blocks
- * claimed twice -- and calls note() with one line per inconsistency.
+ * both headers (and that the OID counter did not go back from the older to
+ * the newer), the newest directory (tombstones included), every object's
+ * checksum, blocks claimed twice -- and calls note() with one line per
+ * inconsistency.
  * Returns the number of inconsistencies (0 = clean).  Never writes. */
 typedef void (*PkDiskNoteFn)(void *opaque, const char *line);
 long pk_disk_format_check(const PkBlockDev *dev, PkDiskNoteFn note, void *opaque);

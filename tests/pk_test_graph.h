@@ -445,9 +445,35 @@ static inline void pk_test_snap_free(PkTestSnap *snap)
     memset(snap, 0, sizeof(*snap));
 }
 
+/* The highest OID snap knows, live or destroyed (0 for an empty one): a
+ * store restarted from snap's checkpoint must never hand it out again. */
+static inline PkOid pk_test_snap_last_oid(const PkTestSnap *snap)
+{
+    return snap->n ? snap->obj[snap->n - 1].oid : 0;
+}
+
+/* snap plus one new, zeroed, live object of bank with count 0 (its OID
+ * above all of snap's): what a store restarted from snap's checkpoint holds
+ * after one more create. */
+static inline void pk_test_snap_add(PkTestSnap *snap, PkOid oid, uint8_t type, int32_t bank)
+{
+    PkTestObj *o;
+
+    assert_true(oid > pk_test_snap_last_oid(snap));
+    snap->obj = realloc(snap->obj, (snap->n + 1) * sizeof(*snap->obj));
+    assert_non_null(snap->obj);
+    o = &snap->obj[snap->n++];
+    memset(o, 0, sizeof(*o));
+    o->oid = oid;
+    o->type = o->was = type;
+    o->bank = bank;
+    snap->live++;
+}
+
 /* 0 if got holds exactly want's live objects and none of want's destroyed
  * ones, else 1 and why (one line).  First resolves every OID want knows:
- * a lazily restarted store has records only for what it has loaded.  Live
+ * a lazily restarted store has records only for what it has loaded (and
+ * for placed OIDs).  Live
  * objects the store has and want does not are caught by iterate only when
  * loaded: after a restart, compare the directory's size too. */
 static inline int pk_test_snap_diff(const PkTestSnap *want, PkStore *got, char *why, size_t n)

@@ -17,11 +17,14 @@
  * The store is kernel-guest's real PkStore running the randomized object
  * graph of tests/pk_test_graph.h (creates, writes, revokes, destroys, a
  * bank killed) in a frame pool smaller than the graph, booted lazily from
- * the disk so the cache evicts and reloads through it; when the pool is
- * full of dirty objects a checkpoint makes room, and that commit is one
- * more state to restart to.  "Equals the checkpoint" compares the restarted
- * store with the graph's model as of that checkpoint (pk_test_snap_diff):
- * live objects, and destroyed ones staying destroyed.
+ * the disk (its backing from pk_ckpt_open on) so the cache evicts and
+ * reloads through it; when the pool is full of dirty objects a checkpoint
+ * makes room, and that commit is one more state to restart to.  "Equals
+ * the checkpoint" compares the restarted store with the graph's model as of
+ * that checkpoint (pk_test_snap_diff): live objects, and destroyed ones
+ * staying destroyed -- and the restarted store's next new object gets an
+ * OID that checkpoint never knew (the tombstones and the saved OID
+ * counter).  The eager restart is into a pool smaller than the graph too.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -183,7 +186,7 @@ static void crash_run(Crash *c)
     assert_int_equal(pk_disk_format_create(&dev, &g, &e), 0);
     pk_test_graph_snap(&graph, &snap);
     crash_keep(c, &snap);                       /* the empty store, seq 0 */
-    /* Booting from the disk makes it the store's backing: evicted objects
+    /* The disk is the store's backing from the open on: evicted objects
      * reload from there. */
     assert_int_equal(pk_ckpt_open(&dev, graph.s, &ck, &e), 0);
     assert_int_equal(pk_ckpt_restart(ck, PK_CKPT_LAZY, &ri, &e), 0);
@@ -278,15 +281,17 @@ static void crash_check(uint8_t *img, const CrashState *want, uint32_t cut, cons
     int lines = 0;
 
     for (int mode = 0; mode < 2; mode++) {
-        /* A pool that holds the whole graph: an eager restart needs one
-         * (pk_ckpt_restart installs no backing then), and it keeps the
-         * run time of ~4 restarts per recorded write down. */
+        /* Eager: into a pool smaller than the graph (installs evict earlier
+         * installs, which reload from the disk).  Lazy: a pool that holds
+         * the graph, which keeps the run time of ~4 restarts per recorded
+         * write down. */
         uint8_t *frames;
-        PkStore *got = pk_test_store_new(2 * CRASH_LIVE, 128, &frames);
+        PkStore *got = pk_test_store_new(mode ? 2 * CRASH_LIVE : CRASH_FRAMES, 128, &frames);
         PkCkptRestartInfo ri;
         PkCkpt *ck;
         char why[200];
         SlError e;
+        PkOid oid;
         int rc = pk_ckpt_open(&dev, got, &ck, &e);
 
         if (!want) {
@@ -310,6 +315,13 @@ static void crash_check(uint8_t *img, const CrashState *want, uint32_t cut, cons
         if (pk_test_snap_diff(&want->snap, got, why, sizeof(why))) {
             fail_msg("cut after %u writes (%s, %s): state differs from checkpoint seq %" PRIu64
                      ": %s", cut, how, mode ? "lazy" : "eager", ri.seq, why);
+        }
+        /* Nothing that checkpoint knew, live or destroyed, comes back. */
+        assert_int_equal(pk_bank_new_object(got, PK_BANK_PRIME, PK_OBJ_PAGE, &oid), 0);
+        if (oid <= pk_test_snap_last_oid(&want->snap)) {
+            fail_msg("cut after %u writes (%s, %s): new object 0x%" PRIx64 ", but checkpoint seq %"
+                     PRIu64 " knew OIDs up to 0x%" PRIx64, cut, how, mode ? "lazy" : "eager", oid,
+                     ri.seq, pk_test_snap_last_oid(&want->snap));
         }
         pk_ckpt_free(ck);
         pk_store_free(got);
