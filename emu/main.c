@@ -326,6 +326,8 @@ static int run_machine(RunArgs *a, const KImage *img, const char *path, FILE *tr
     }
     if (a->restart && persist_restart_machine(a->persist, m, stderr, &e) != 0) {
         print_error(NULL, &e);
+        persist_close(a->persist);       /* its checkpointer is the store's backing */
+        a->persist = NULL;
         machine_free(m);
         return EXIT_HOST;
     }
@@ -374,6 +376,9 @@ static int run_machine(RunArgs *a, const KImage *img, const char *path, FILE *tr
     if (a->report_path && write_report(m, a) != 0 && !rc) {
         rc = EXIT_HOST;
     }
+    /* The disk's checkpointer is the store's backing: it goes first. */
+    persist_close(a->persist);
+    a->persist = NULL;
     machine_free(m);
     return rc;
 }

@@ -419,6 +419,20 @@ int persist_restart_machine(Persist *p, Machine *m, FILE *out, SlError *e)
         return err;
     }
     pci_bus_state_restore(bus, state + sizeof(hdr) + hdr[1] + hdr[2]);
+    /* The restored table predates persist's own pages of that checkpoint
+     * (the blob is saved before them): put them back as the disk has them,
+     * clean, so store and disk agree. */
+    for (size_t off = 0; off < len; off += PK_PAGE_SIZE) {
+        PkObjImage img = {.oid = PERSIST_STATE_OID + off / PK_PAGE_SIZE, .type = PK_OBJ_PAGE,
+                          .data = state + off, .len = PK_PAGE_SIZE};
+
+        err = pk_store_install(store, &img);
+        if (err) {
+            free(state);
+            return sl_error(e, err, "restart: cannot reinstall state page %zu (%s)",
+                            off / PK_PAGE_SIZE, strerror(-err));
+        }
+    }
     /* What the disk holds now: the next checkpoint writes what differs. */
     free(p->last_state);
     p->last_state = state;

@@ -210,6 +210,11 @@ int kmem_bank_destroy(KMem *m, int32_t bank)
         !m->store->bank[bank].live) {
         return -EINVAL;
     }
+    /* Its frames: zeroed once the bank's destruction has freed them. */
+    pfns = malloc(m->npages * sizeof(*pfns));
+    if (!pfns) {
+        return -ENOMEM;
+    }
     for (unsigned i = 0; i < m->narenas;) {
         KMemArena *a = &m->arenas[i];
 
@@ -219,11 +224,6 @@ int kmem_bank_destroy(KMem *m, int32_t bank)
         }
         kmem_drop_allocs(m, KMEM_PAGE_OFFSET + a->pa, KMEM_PAGE_OFFSET + a->pa + a->len);
         *a = m->arenas[--m->narenas];
-    }
-    /* Its frames: zeroed once the bank's destruction has freed them. */
-    pfns = malloc(m->npages * sizeof(*pfns));
-    if (!pfns) {
-        return -ENOMEM;
     }
     for (uint64_t pfn = 0; pfn < m->npages; pfn++) {
         int32_t idx = kmem_object_at(m, pfn);
