@@ -71,25 +71,31 @@ typedef struct DmaDbgMap {
     uint16_t rid;                /* requester id (bus << 8 | devfn) */
     uint8_t type;                /* DmaDbgType */
     uint8_t dir;                 /* DmaDbgDir */
+    uint32_t pad0;               /* explicit: the record is saved whole */
     uint64_t iova;               /* device address handed to the driver */
     uint64_t len;                /* bytes as the driver asked */
     uint64_t cpu_addr;           /* kernel virtual address (coherent, single) */
     uint64_t pa;                 /* guest-physical start */
     int32_t sg_nents;            /* sg: entries the driver passed to map_sg */
+    uint32_t pad1;
     uint64_t site;               /* driver instruction that mapped it */
 } DmaDbgMap;
 
 /* A finding: the error and every bracketed fact Linux would print. */
 typedef struct DmaDbgReport {
     uint8_t error;               /* DmaDbgError */
+    uint8_t pad0;                /* explicit padding: reports are saved whole */
     uint16_t rid;
+    uint32_t pad1;
     uint64_t iova;
     uint64_t map_size, other_size;     /* unmap/sync size, or sync offset+size */
     uint8_t map_type, other_type;      /* DmaDbgType */
     uint8_t map_dir, other_dir;        /* DmaDbgDir */
+    uint32_t pad2;
     uint64_t map_cpu_addr, other_cpu_addr;
     int32_t map_nents, other_nents;
     uint32_t count;              /* leaked entries */
+    uint32_t pad3;
     uint64_t addr;               /* stack address, CPU-written address */
     uint64_t site;               /* driver instruction of the misuse (0: unknown) */
     uint64_t map_site;           /* driver instruction that made the mapping */
