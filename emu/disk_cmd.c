@@ -20,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kernel-guest/kmem.h"
+
 enum { DISK_EXIT_IMAGE = 1, DISK_EXIT_USAGE = 2 };
 
 static const char disk_cmd_usage[] =
@@ -29,7 +31,10 @@ static const char disk_cmd_usage[] =
     "  --size BYTES        image size, a multiple of 4096 (K/M/G suffixes)\n"
     "  --ckpt-blocks N     checkpoint area in 4 KiB blocks (default: half)\n"
     "  --ranges SPEC       home locations: START-END[@LBA],... OIDs START to\n"
-    "                      END-1 at LBA (default: after the previous range)\n";
+    "                      END-1 at LBA (default: after the previous range).\n"
+    "                      Default: a quarter of the home area for OIDs from 0\n"
+    "                      (the machine's state), the rest for guest RAM's page\n"
+    "                      objects from OID 0x100000000 (one per 4 KiB frame)\n";
 
 static int disk_cmd_bd_read(void *opaque, uint64_t lba, uint32_t count, void *buf)
 {
@@ -171,6 +176,20 @@ static int disk_cmd_create(int argc, char **argv)
         return rc;
     }
     g->nblocks = size / CKDISK_BLOCK;
+    if (g->nranges == 0 && g->nblocks > PK_DISK_META_BLOCKS + 2) {
+        /* Homes for the machine's own objects and for guest RAM's pages
+         * (kmem.h: OID KMEM_RAM_OID + pfn). */
+        uint64_t left = g->nblocks - PK_DISK_META_BLOCKS;
+        uint64_t ckpt = g->ckpt_blocks && g->ckpt_blocks < left ? g->ckpt_blocks : left / 2;
+        uint64_t home = left - ckpt, low = home / 4 ? home / 4 : 1;
+
+        if (home > low) {
+            g->ranges[0] = (PkDiskRange){.start = 0, .end = low, .lba = PK_DISK_LBA_AUTO};
+            g->ranges[1] = (PkDiskRange){.start = KMEM_RAM_OID, .end = KMEM_RAM_OID + home - low,
+                                         .lba = PK_DISK_LBA_AUTO};
+            g->nranges = 2;
+        }
+    }
     if (ckdisk_create(path, g->nblocks, &d, &e) != 0) {
         fprintf(stderr, "sluice: %s\n", e.msg);
         free(g);
@@ -214,7 +233,7 @@ static int disk_cmd_info(const char *path, CkDisk *d)
 {
     PkDiskLayout *l = malloc(sizeof(*l));
     PkDiskDirent *dir = NULL;
-    uint64_t n = 0, in_area = 0;
+    uint64_t n = 0, in_area = 0, dead = 0;
     PkBlockDev bd;
     SlError e;
 
@@ -226,7 +245,8 @@ static int disk_cmd_info(const char *path, CkDisk *d)
         return DISK_EXIT_IMAGE;
     }
     for (uint64_t i = 0; i < n; i++) {
-        in_area += dir[i].lba >= l->sb.ckpt_lba && dir[i].lba < l->sb.ckpt_lba + l->sb.ckpt_blocks;
+        in_area += dir[i].type != PK_OBJ_NONE && dir[i].lba >= l->sb.ckpt_lba &&
+                   dir[i].lba < l->sb.ckpt_lba + l->sb.ckpt_blocks;
     }
     printf("image: %s\nblocks: %" PRIu64 " x %u bytes\n", path, l->sb.nblocks, PK_DISK_BLOCK);
     printf("checkpoint area: LBA 0x%" PRIx64 " +%" PRIu64 " blocks\n", l->sb.ckpt_lba,
@@ -245,8 +265,12 @@ static int disk_cmd_info(const char *path, CkDisk *d)
             printf("header %c: %s\n", 'A' + i, l->why[i][0] ? l->why[i] : "never written");
         }
     }
-    printf("objects: %" PRIu64 " (%" PRIu64 " in the checkpoint area, %" PRIu64 " at home)\n", n,
-           in_area, n - in_area);
+    for (uint64_t i = 0; i < n; i++) {
+        dead += dir[i].type == PK_OBJ_NONE;
+    }
+    printf("objects: %" PRIu64 " (%" PRIu64 " in the checkpoint area, %" PRIu64 " at home), "
+           "%" PRIu64 " destroyed (their counts kept)\n", n - dead, in_area, n - dead - in_area,
+           dead);
     free(dir);
     free(l);
     return 0;

@@ -149,7 +149,9 @@ static int checkpoint(RunArgs *a, Machine *m, const char *when)
             (unsigned long long)st.ram_pages);
     if (a->verbose) {
         /* Host time: only on request, so default output stays reproducible. */
-        fprintf(stderr, " (pause %.3f ms, total %.3f ms)", st.pause_ns / 1e6, st.total_ns / 1e6);
+        fprintf(stderr, " (pause %.3f ms, total %.3f ms; %llu migrated home in %.3f ms)",
+                st.pause_ns / 1e6, st.total_ns / 1e6, (unsigned long long)st.migrated,
+                st.migrate_ns / 1e6);
     }
     fputc('\n', stderr);
     return 0;

@@ -185,6 +185,7 @@ int persist_checkpoint(Persist *p, Machine *m, const PersistConfig *cfg, Persist
     Kernel *k = machine_kernel(m);
     uint8_t page[PK_PAGE_SIZE], *state = NULL;
     uint64_t t0 = persist_now_ns(), t1, npages, nput = 1;    /* the configuration page */
+    uint64_t moved = 0;
     PkCkptStats cs;
     size_t slen;
     int err;
@@ -253,12 +254,23 @@ int persist_checkpoint(Persist *p, Machine *m, const PersistConfig *cfg, Persist
         persist_forget_state(p);
         return err;
     }
+    t1 = persist_now_ns();
+    if (st) {
+        st->total_ns = t1 - t0;
+    }
+    /* Migration: committed objects go to their home locations, so the
+     * checkpoint area keeps room for the next checkpoints. */
+    err = pk_ckpt_migrate(p->ck, 0, &moved, e);
+    if (err) {
+        return err;
+    }
     pk_ckpt_stats(p->ck, &cs);
     if (st) {
+        st->migrated = moved;
+        st->migrate_ns = persist_now_ns() - t1;
         st->seq = cs.seq;
         st->objects = cs.last_written;
         st->ram_pages = cs.last_written > nput ? cs.last_written - nput : 0;
-        st->total_ns = persist_now_ns() - t0;
     }
     return 0;
 }

@@ -10,7 +10,8 @@
  * the emulated kernel's bookkeeping (its store table, banks included), the
  * IOMMU and the PCI configuration spaces (as state pages, OIDs from
  * PERSIST_STATE_OID) and the run's configuration (PERSIST_CONFIG_OID) are
- * written, and the disk commits with a header write as the last act.
+ * written, and the disk commits with a header write as the last act; then
+ * the committed objects migrate to their home locations (the range table).
  *
  * A restart boots a machine with the same configuration, loads the same
  * modules (not run), brings the store back to the checkpoint -- each page
@@ -55,7 +56,9 @@ typedef struct PersistStats {
     uint64_t ram_pages;          /* page objects of guest RAM written */
     uint64_t objects;            /* objects written, state pages included */
     uint64_t pause_ns;           /* host time of the pause (marking) */
-    uint64_t total_ns;           /* host time of the whole checkpoint */
+    uint64_t total_ns;           /* host time of the checkpoint, up to its commit */
+    uint64_t migrated;           /* objects then copied to their home locations */
+    uint64_t migrate_ns;         /* host time of that migration */
 } PersistStats;
 
 /* Takes a checkpoint of m (at the top level: no guest code running); the

@@ -178,7 +178,8 @@ static void test_disk_cmd__create_then_check_and_info__describe_a_clean_image(vo
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "blocks: 256 x 4096 bytes"));
     assert_non_null(strstr(r.out, "checkpoint area: LBA 0x4 +126 blocks"));
-    assert_non_null(strstr(r.out, "range 0: OID 0x0-0x7e drive 0 LBA 0x82"));
+    assert_non_null(strstr(r.out, "range 0: OID 0x0-0x1f drive 0 LBA 0x82"));
+    assert_non_null(strstr(r.out, "range 1: OID 0x100000000-0x10000005f drive 0 LBA 0xa1"));
     assert_non_null(strstr(r.out, "header A: seq 0 (newest)"));
     assert_non_null(strstr(r.out, "header B: never written"));
 }
