@@ -47,8 +47,8 @@ typedef struct KDmaMap {
     uint8_t dir;                 /* DmaDbgDir */
     uint8_t owns_frames;         /* quarantined coherent: frames freed at reap */
     uint8_t charged;             /* its IOMMU entries are charged to bank */
-    int32_t bank;
     int16_t pool;                /* pool page: index into KDma.pools, else -1 */
+    int32_t bank;                /* (laid out without padding: saved whole) */
     int32_t sg_nents;            /* sg: the nents the driver passed to map_sg */
     uint64_t iova;               /* first IOVA page */
     uint64_t npages;             /* IOVA pages covered (mapped while live) */

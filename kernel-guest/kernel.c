@@ -422,7 +422,6 @@ int kernel_call(Kernel *k, int mod, KernelPhase ph, uint64_t fn,
 {
     KernelPhase old_phase = k->phase;
     int old_mod = k->current_module, err;
-
     int32_t old_bank = k->mem.bank_now;
 
     k->phase = ph;
