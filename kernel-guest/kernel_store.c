@@ -87,6 +87,7 @@ void kernel_quota_refused(void *opaque, uint64_t bytes)
     }
     kernel_log(k, '4', "sluice: %s: allocation of %llu bytes refused: its space bank is at its "
                "quota of %llu pages (%llu in use)",
-               kernel_module_name(k, k->current_module), (unsigned long long)bytes, (unsigned long long)b->quota[PK_RES_OBJECTS],
+               kernel_module_name(k, k->current_module), (unsigned long long)bytes,
+               (unsigned long long)b->quota[PK_RES_OBJECTS],
                (unsigned long long)b->used[PK_RES_OBJECTS]);
 }
