@@ -30,7 +30,7 @@ static uint64_t kargs_next(KfmtSource *s)
 static int kargs_read(KfmtSource *s, uint64_t gva, void *buf, size_t len)
 {
     KArgs *a = (KArgs *)s;
-    void *p = kmem_host(&a->k->mem, gva, len);
+    const void *p = kmem_host_ro(&a->k->mem, gva, len);
 
     if (p) {
         memcpy(buf, p, len);

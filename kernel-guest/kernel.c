@@ -400,7 +400,7 @@ void kernel_stats(const Kernel *k, KernelStats *s)
         const KPciDevice *d = &k->pci_devices[i];
         long off = btf_layout_offsetof(k->btf, "pci_dev", "enable_cnt");
         uint32_t cnt = 0;
-        void *p = off >= 0 ? kmem_host(&k->mem, d->pdev + (uint64_t)off, 4) : NULL;
+        const void *p = off >= 0 ? kmem_host_ro(&k->mem, d->pdev + (uint64_t)off, 4) : NULL;
 
         if (p) {
             memcpy(&cnt, p, 4);

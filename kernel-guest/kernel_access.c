@@ -41,7 +41,7 @@ int64_t kernel_enum(Kernel *k, const char *name)
 
 static void kernel_copy_in(Kernel *k, uint64_t va, void *buf, size_t len)
 {
-    void *p = kmem_host(&k->mem, va, len);
+    const void *p = kmem_host_ro(&k->mem, va, len);
 
     if (p) {
         memcpy(buf, p, len);
@@ -159,7 +159,7 @@ int kernel_read_str(Kernel *k, uint64_t va, char *buf, size_t cap)
 
     for (i = 0; i + 1 < cap; i++) {
         char c;
-        const char *p = kmem_host(&k->mem, va + i, 1);
+        const char *p = kmem_host_ro(&k->mem, va + i, 1);
 
         if (p) {
             c = *p;

@@ -301,7 +301,7 @@ int kernel_netdev_mac(Kernel *k, const char *ifname, uint8_t mac[6])
     if (!dev) {
         return -ENODEV;
     }
-    a = kmem_host(&k->mem, kernel_field_read(k, dev, "net_device", "dev_addr"), 6);
+    a = kmem_host_ro(&k->mem, kernel_field_read(k, dev, "net_device", "dev_addr"), 6);
     if (!a) {
         return -ENODEV;
     }
