@@ -19,140 +19,19 @@
 #include "kernel-guest/pk_bank.h"
 #include "kernel-guest/pk_cache.h"
 #include "kernel-guest/pk_cap.h"
+#include "tests/pk_test_fix.h"
 
-#define MAX_DISK 512
-
-/* The fake disk: the last image written for each OID. */
-typedef struct DiskEnt {
-    PkOid oid;
-    uint8_t type;
-    uint32_t count;
-    uint8_t data[PK_PAGE_SIZE];
-} DiskEnt;
-
-typedef struct Disk {
-    DiskEnt ent[MAX_DISK];
-    uint32_t n;
-    uint32_t loads;
-} Disk;
-
-static DiskEnt *disk_find(Disk *d, PkOid oid)
+/* A fixture of nframes frames and max_objects objects, the fake disk its
+ * backing. */
+static PkTestFix *fix_new(uint32_t nframes, uint32_t max_objects)
 {
-    uint32_t i;
+    PkStoreConfig cfg = {.nframes = nframes, .max_objects = max_objects, .max_banks = 8};
 
-    for (i = 0; i < d->n; i++) {
-        if (d->ent[i].oid == oid) {
-            return &d->ent[i];
-        }
-    }
-    return NULL;
-}
-
-static int disk_load(void *opaque, PkOid oid, uint8_t *type, uint32_t *count, uint8_t *buf,
-                     uint32_t cap)
-{
-    Disk *d = opaque;
-    DiskEnt *e = disk_find(d, oid);
-
-    if (!e) {
-        return -ENOENT;
-    }
-    d->loads++;
-    *type = e->type;
-    *count = e->count;
-    memcpy(buf, e->data, pk_object_image_len(e->type) < cap ? pk_object_image_len(e->type)
-                                                            : cap);
-    return 0;
-}
-
-static void disk_put(Disk *d, const PkObjImage *img)
-{
-    DiskEnt *e = disk_find(d, img->oid);
-
-    if (!e) {
-        assert_true(d->n < MAX_DISK);
-        e = &d->ent[d->n++];
-    }
-    memset(e, 0, sizeof(*e));
-    e->oid = img->oid;
-    e->type = img->type;
-    e->count = img->count;
-    if (img->len) {
-        memcpy(e->data, img->data, img->len);
-    }
-}
-
-typedef struct Fix {
-    uint8_t *frames;
-    uint32_t nframes;
-    PkStore *s;
-    PkOid cs;
-    Disk disk;
-} Fix;
-
-static Fix *fix_new(uint32_t nframes, uint32_t max_objects)
-{
-    Fix *f = calloc(1, sizeof(*f));
-    PkStoreConfig cfg = { 0 };
-    PkBacking b;
-    PkCap bank;
-
-    f->nframes = nframes;
-    f->frames = calloc(nframes, PK_PAGE_SIZE);
-    cfg.frames = f->frames;
-    cfg.nframes = nframes;
-    cfg.max_objects = max_objects;
-    cfg.max_banks = 8;
-    assert_int_equal(pk_store_new(&cfg, &f->s, NULL), 0);
-    b.load = disk_load;
-    b.opaque = &f->disk;
-    pk_store_set_backing(f->s, &b);
-    assert_int_equal(pk_bank_new_object(f->s, PK_BANK_PRIME, PK_OBJ_NODE, &f->cs), 0);
-    bank = pk_bank_cap(f->s, PK_BANK_PRIME);
-    assert_int_equal(pk_cap_mint(f->s, f->cs, 0, &bank), 0);
-    return f;
-}
-
-static void fix_free(Fix *f)
-{
-    pk_store_free(f->s);
-    free(f->frames);
-    free(f);
-}
-
-/* A whole checkpoint into the fake disk; returns the images written. */
-static uint32_t checkpoint(Fix *f, uint64_t epoch)
-{
-    PkObjImage img;
-    uint32_t n = 0;
-    int r;
-
-    assert_int_equal(pk_store_snapshot_begin(f->s, epoch), 0);
-    while ((r = pk_store_snapshot_next(f->s, &img)) == 1) {
-        disk_put(&f->disk, &img);
-        n++;
-    }
-    assert_int_equal(r, 0);
-    pk_store_snapshot_end(f->s);
-    return n;
-}
-
-static PkOid new_page(Fix *f, uint8_t fill)
-{
-    uint8_t buf[PK_PAGE_SIZE];
-    PkOid oid;
-    int32_t frame;
-
-    assert_int_equal(pk_bank_new_object(f->s, PK_BANK_PRIME, PK_OBJ_PAGE, &oid), 0);
-    memset(buf, fill, sizeof(buf));
-    assert_int_equal(pk_cache_pin(f->s, oid, &frame), 0);
-    memcpy(f->frames + (size_t)frame * PK_PAGE_SIZE, buf, sizeof(buf));
-    assert_int_equal(pk_cache_unpin(f->s, oid), 0);
-    return oid;
+    return pk_test_fix_new(&cfg, true);
 }
 
 /* The first byte of a page, through the cache (loads on a miss). */
-static int page_byte(Fix *f, PkOid oid)
+static int page_byte(PkTestFix *f, PkOid oid)
 {
     int32_t frame;
     int b;
@@ -167,30 +46,30 @@ static int page_byte(Fix *f, PkOid oid)
 
 static void test_cache__full_of_dirty_objects__asks_for_a_checkpoint(void **state)
 {
-    Fix *f = fix_new(4, 64);
+    PkTestFix *f = fix_new(4, 64);
     PkOid oid;
 
     (void)state;
-    new_page(f, 1);
-    new_page(f, 2);
-    new_page(f, 3);
+    pk_test_fix_new_page(f, 1);
+    pk_test_fix_new_page(f, 2);
+    pk_test_fix_new_page(f, 3);
     assert_int_equal(pk_bank_new_object(f->s, PK_BANK_PRIME, PK_OBJ_PAGE, &oid), -EBUSY);
-    assert_int_equal(checkpoint(f, 1), 4);
+    assert_int_equal(pk_test_fix_checkpoint(f, 1), 4);
     assert_int_equal(pk_bank_new_object(f->s, PK_BANK_PRIME, PK_OBJ_PAGE, &oid), 0);
-    fix_free(f);
+    pk_test_fix_free(f);
 }
 
 static void test_cache__evicted_clean_objects__reload_through_the_backing(void **state)
 {
-    Fix *f = fix_new(6, 64);
+    PkTestFix *f = fix_new(6, 64);
     PkOid oid[20];
     uint32_t i, resident = 0;
 
     (void)state;
     for (i = 0; i < 20; i++) {
-        oid[i] = new_page(f, (uint8_t)(0x40 + i));
+        oid[i] = pk_test_fix_new_page(f, (uint8_t)(0x40 + i));
         if (i % 4 == 3) {
-            checkpoint(f, i);            /* cleans them: evictable */
+            pk_test_fix_checkpoint(f, i);            /* cleans them: evictable */
         }
     }
     for (i = 0; i < 20; i++) {
@@ -212,23 +91,23 @@ static void test_cache__evicted_clean_objects__reload_through_the_backing(void *
         }
         assert_int_equal(f->disk.loads, first);
     }
-    fix_free(f);
+    pk_test_fix_free(f);
 }
 
 static void test_cache__pinned_object__is_never_evicted_or_moved(void **state)
 {
-    Fix *f = fix_new(4, 64);
+    PkTestFix *f = fix_new(4, 64);
     PkOid pinned, other[8];
     int32_t frame, again;
     uint32_t i;
 
     (void)state;
-    pinned = new_page(f, 0x77);
-    checkpoint(f, 1);
+    pinned = pk_test_fix_new_page(f, 0x77);
+    pk_test_fix_checkpoint(f, 1);
     assert_int_equal(pk_cache_pin(f->s, pinned, &frame), 0);
     for (i = 0; i < 8; i++) {
-        other[i] = new_page(f, (uint8_t)i);
-        checkpoint(f, 2 + i);
+        other[i] = pk_test_fix_new_page(f, (uint8_t)i);
+        pk_test_fix_checkpoint(f, 2 + i);
     }
     for (i = 0; i < 8; i++) {
         assert_int_equal(page_byte(f, other[i]), i);
@@ -246,12 +125,12 @@ static void test_cache__pinned_object__is_never_evicted_or_moved(void **state)
         assert_int_equal(pk_cache_pin(f->s, other[i], &frame), 0);
     }
     assert_int_equal(pk_cache_pin(f->s, other[5], &frame), -ENOMEM);
-    fix_free(f);
+    pk_test_fix_free(f);
 }
 
 static void test_cache__destroying_a_pinned_object__completes_at_last_unpin(void **state)
 {
-    Fix *f = fix_new(16, 64);
+    PkTestFix *f = fix_new(16, 64);
     uint32_t free_before;
     int32_t frame;
     char buf[1];
@@ -290,11 +169,11 @@ static void test_cache__destroying_a_pinned_object__completes_at_last_unpin(void
     assert_int_equal(pk_cache_free_frames(f->s), free_before + 1);
     assert_int_equal(pk_cache_unpin(f->s, c.oid), PK_PENDING);
     assert_int_equal(pk_cache_free_frames(f->s), free_before + 2);
-    fix_free(f);
+    pk_test_fix_free(f);
 }
 
 /* The snapshot image of oid, walking the whole snapshot. */
-static int snapshot_find(Fix *f, PkOid oid, uint8_t *out, uint32_t *count)
+static int snapshot_find(PkTestFix *f, PkOid oid, uint8_t *out, uint32_t *count)
 {
     PkObjImage img;
     int found = 0;
@@ -311,7 +190,7 @@ static int snapshot_find(Fix *f, PkOid oid, uint8_t *out, uint32_t *count)
 
 static void test_cache__write_during_snapshot__snapshot_keeps_old_bytes(void **state)
 {
-    Fix *f = fix_new(16, 64);
+    PkTestFix *f = fix_new(16, 64);
     uint8_t got[PK_PAGE_SIZE];
     uint32_t free_before, count, old_count;
     PkObjImage img;
@@ -349,12 +228,12 @@ static void test_cache__write_during_snapshot__snapshot_keeps_old_bytes(void **s
     assert_int_equal(pk_store_snapshot_begin(f->s, 9), 0);
     assert_int_equal(pk_store_snapshot_next(f->s, &img), 0);
     pk_store_snapshot_end(f->s);
-    fix_free(f);
+    pk_test_fix_free(f);
 }
 
 static void test_cache__destroy_during_snapshot__snapshot_keeps_the_object(void **state)
 {
-    Fix *f = fix_new(16, 64);
+    PkTestFix *f = fix_new(16, 64);
     uint8_t got[PK_PAGE_SIZE];
     uint32_t count;
     PkObjImage img;
@@ -379,18 +258,18 @@ static void test_cache__destroy_during_snapshot__snapshot_keeps_the_object(void 
     }
     pk_store_snapshot_end(f->s);
     assert_true(tombstone);
-    fix_free(f);
+    pk_test_fix_free(f);
 }
 
 static void test_cache__aborted_snapshot__objects_stay_dirty(void **state)
 {
-    Fix *f = fix_new(16, 64);
+    PkTestFix *f = fix_new(16, 64);
     PkObjImage img;
     uint32_t n = 0;
 
     (void)state;
-    new_page(f, 1);
-    new_page(f, 2);
+    pk_test_fix_new_page(f, 1);
+    pk_test_fix_new_page(f, 2);
     assert_int_equal(pk_store_snapshot_begin(f->s, 1), 0);
     assert_int_equal(pk_store_snapshot_next(f->s, &img), 1);
     pk_store_snapshot_abort(f->s);
@@ -400,7 +279,7 @@ static void test_cache__aborted_snapshot__objects_stay_dirty(void **state)
     }
     pk_store_snapshot_end(f->s);
     assert_int_equal(n, 3);              /* cs and two pages */
-    fix_free(f);
+    pk_test_fix_free(f);
 }
 
 /* --- randomized object graph -------------------------------------------- */
@@ -413,7 +292,7 @@ static uint32_t rng_next(uint64_t *st)
 
 /* Builds a graph: pages of random bytes, nodes holding capabilities to
  * random objects (some reduced, some revoked, some destroyed). */
-static void graph_build(Fix *f, uint64_t seed, uint32_t nobj)
+static void graph_build(PkTestFix *f, uint64_t seed, uint32_t nobj)
 {
     uint8_t buf[256];
     uint32_t i, k, op;
@@ -451,12 +330,12 @@ static void graph_build(Fix *f, uint64_t seed, uint32_t nobj)
 }
 
 typedef struct Listing {
-    PkObjImage img[MAX_DISK];
-    uint8_t data[MAX_DISK][PK_PAGE_SIZE];
+    PkObjImage img[PK_TEST_DISK_MAX];
+    uint8_t data[PK_TEST_DISK_MAX][PK_PAGE_SIZE];
     uint32_t n;
 } Listing;
 
-static void listing_take(Fix *f, Listing *l)
+static void listing_take(PkTestFix *f, Listing *l)
 {
     uint64_t cursor = 0;
     PkObjImage img;
@@ -464,7 +343,7 @@ static void listing_take(Fix *f, Listing *l)
 
     l->n = 0;
     while ((r = pk_store_iterate(f->s, &cursor, &img)) == 1) {
-        assert_true(l->n < MAX_DISK);
+        assert_true(l->n < PK_TEST_DISK_MAX);
         l->img[l->n] = img;
         memcpy(l->data[l->n], img.data, img.len);
         l->img[l->n].data = l->data[l->n];
@@ -493,7 +372,7 @@ static void listing_assert_equal(const Listing *a, const Listing *b)
 static void test_cache__random_graph__survives_snapshot_clear_install(void **state)
 {
     static Listing before, after;
-    Fix *f = fix_new(400, 512);
+    PkTestFix *f = fix_new(400, 512);
     PkObjImage img;
     uint32_t i;
     int r;
@@ -503,10 +382,10 @@ static void test_cache__random_graph__survives_snapshot_clear_install(void **sta
     listing_take(f, &before);
     assert_true(before.n > 100);
     f->disk.n = 0;
-    checkpoint(f, 1);
+    pk_test_fix_checkpoint(f, 1);
     /* Every live object went to the disk (all were dirty since creation). */
     for (i = 0; i < before.n; i++) {
-        assert_non_null(disk_find(&f->disk, before.img[i].oid));
+        assert_non_null(pk_test_disk_find(&f->disk, before.img[i].oid));
     }
     pk_store_clear(f->s);
     assert_int_equal(pk_cache_free_frames(f->s), 400);
@@ -538,12 +417,12 @@ static void test_cache__random_graph__survives_snapshot_clear_install(void **sta
     }
     listing_take(f, &after);
     listing_assert_equal(&before, &after);
-    fix_free(f);
+    pk_test_fix_free(f);
 }
 
 static void test_cache__state_blob__restores_and_refuses_garbage(void **state)
 {
-    Fix *f = fix_new(16, 64);
+    PkTestFix *f = fix_new(16, 64);
     size_t size;
     uint8_t *blob, *blob2;
     uint8_t frames[16 * PK_PAGE_SIZE];
@@ -579,7 +458,7 @@ static void test_cache__state_blob__restores_and_refuses_garbage(void **state)
     assert_string_equal(buf, "one");
     free(blob);
     free(blob2);
-    fix_free(f);
+    pk_test_fix_free(f);
 }
 
 int main(void)

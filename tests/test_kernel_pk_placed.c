@@ -19,160 +19,33 @@
 #include "kernel-guest/pk_bank.h"
 #include "kernel-guest/pk_cache.h"
 #include "kernel-guest/pk_cap.h"
+#include "tests/pk_test_fix.h"
 
-#define MAX_DISK 128
 #define PLACED_OID 0x1000u
 
-/* The fake disk: the last image written for each OID. */
-typedef struct DiskEnt {
-    PkOid oid;
-    uint8_t type;
-    uint32_t count;
-    uint8_t data[PK_PAGE_SIZE];
-} DiskEnt;
-
-typedef struct Disk {
-    DiskEnt ent[MAX_DISK];
-    uint32_t n;
-    uint32_t loads;
-} Disk;
-
-static DiskEnt *disk_find(Disk *d, PkOid oid)
+/* A fixture of nframes frames, the first nplaced of them placed (OIDs from
+ * PLACED_OID), max_objects objects, the fake disk its backing. */
+static PkTestFix *fix_new(uint32_t nframes, uint32_t nplaced, uint32_t max_objects)
 {
-    uint32_t i;
+    PkStoreConfig cfg = {.nframes = nframes, .max_objects = max_objects, .max_banks = 8,
+                         .nplaced = nplaced, .placed_oid = PLACED_OID};
 
-    for (i = 0; i < d->n; i++) {
-        if (d->ent[i].oid == oid) {
-            return &d->ent[i];
-        }
-    }
-    return NULL;
-}
-
-static int disk_load(void *opaque, PkOid oid, uint8_t *type, uint32_t *count, uint8_t *buf,
-                     uint32_t cap)
-{
-    Disk *d = opaque;
-    DiskEnt *e = disk_find(d, oid);
-    uint32_t len;
-
-    if (!e) {
-        return -ENOENT;
-    }
-    d->loads++;
-    *type = e->type;
-    *count = e->count;
-    len = pk_object_image_len(e->type);
-    memcpy(buf, e->data, len < cap ? len : cap);
-    return 0;
-}
-
-static void disk_put(Disk *d, const PkObjImage *img)
-{
-    DiskEnt *e = disk_find(d, img->oid);
-
-    if (!e) {
-        assert_true(d->n < MAX_DISK);
-        e = &d->ent[d->n++];
-    }
-    memset(e, 0, sizeof(*e));
-    e->oid = img->oid;
-    e->type = img->type;
-    e->count = img->count;
-    if (img->len) {
-        memcpy(e->data, img->data, img->len);
-    }
-}
-
-typedef struct Fix {
-    uint8_t *frames;
-    uint32_t nframes;
-    PkStore *s;
-    PkOid cs;                    /* CSpace node; slot 0: the prime bank */
-    Disk disk;
-} Fix;
-
-static Fix *fix_new(uint32_t nframes, uint32_t nplaced, uint32_t max_objects)
-{
-    Fix *f = calloc(1, sizeof(*f));
-    PkStoreConfig cfg = { 0 };
-    PkBacking b;
-    PkCap bank;
-
-    assert_non_null(f);
-    f->nframes = nframes;
-    f->frames = calloc(nframes, PK_PAGE_SIZE);
-    cfg.frames = f->frames;
-    cfg.nframes = nframes;
-    cfg.max_objects = max_objects;
-    cfg.max_banks = 8;
-    cfg.nplaced = nplaced;
-    cfg.placed_oid = PLACED_OID;
-    assert_int_equal(pk_store_new(&cfg, &f->s, NULL), 0);
-    b.load = disk_load;
-    b.opaque = &f->disk;
-    pk_store_set_backing(f->s, &b);
-    assert_int_equal(pk_bank_new_object(f->s, PK_BANK_PRIME, PK_OBJ_NODE, &f->cs), 0);
-    bank = pk_bank_cap(f->s, PK_BANK_PRIME);
-    assert_int_equal(pk_cap_mint(f->s, f->cs, 0, &bank), 0);
-    return f;
-}
-
-static void fix_free(Fix *f)
-{
-    pk_store_free(f->s);
-    free(f->frames);
-    free(f);
-}
-
-static uint8_t *frame_bytes(Fix *f, int32_t frame)
-{
-    return f->frames + (size_t)frame * PK_PAGE_SIZE;
-}
-
-/* A whole checkpoint into the fake disk; returns the images written. */
-static uint32_t checkpoint(Fix *f, uint64_t epoch)
-{
-    PkObjImage img;
-    uint32_t n = 0;
-    int r;
-
-    assert_int_equal(pk_store_snapshot_begin(f->s, epoch), 0);
-    while ((r = pk_store_snapshot_next(f->s, &img)) == 1) {
-        disk_put(&f->disk, &img);
-        n++;
-    }
-    assert_int_equal(r, 0);
-    pk_store_snapshot_end(f->s);
-    return n;
+    return pk_test_fix_new(&cfg, true);
 }
 
 /* A placed page in frame, filled with `fill` (as a device or the guest
  * would: straight into the frame). */
-static PkOid new_placed(Fix *f, int32_t bank, int32_t frame, uint8_t fill)
+static PkOid new_placed(PkTestFix *f, int32_t bank, int32_t frame, uint8_t fill)
 {
     PkOid oid;
 
     assert_int_equal(pk_bank_new_placed(f->s, bank, frame, &oid), 0);
-    memset(frame_bytes(f, frame), fill, PK_PAGE_SIZE);
-    return oid;
-}
-
-/* A general page holding `fill`, written through a pin. */
-static PkOid new_page(Fix *f, uint8_t fill)
-{
-    PkOid oid;
-    int32_t frame;
-
-    assert_int_equal(pk_bank_new_object(f->s, PK_BANK_PRIME, PK_OBJ_PAGE, &oid), 0);
-    assert_int_equal(pk_cache_pin(f->s, oid, &frame), 0);
-    memset(frame_bytes(f, frame), fill, PK_PAGE_SIZE);
-    assert_int_equal(pk_cache_unpin(f->s, oid), 0);
+    memset(pk_test_fix_frame(f, frame), fill, PK_PAGE_SIZE);
     return oid;
 }
 
 /* A page capability with all rights to oid, at its current count, in cs[slot]. */
-static PkCap mint_page(Fix *f, PkOid oid, uint32_t slot)
+static PkCap mint_page(PkTestFix *f, PkOid oid, uint32_t slot)
 {
     int32_t idx = pk_object_find(f->s, oid);
     PkCap c = { PK_CAP_PAGE, PK_RIGHTS_ALL, 0, 0, oid };
@@ -184,7 +57,7 @@ static PkCap mint_page(Fix *f, PkOid oid, uint32_t slot)
 }
 
 /* The state blob (caller frees); *size its length. */
-static uint8_t *blob_take(Fix *f, size_t *size)
+static uint8_t *blob_take(PkTestFix *f, size_t *size)
 {
     uint8_t *b;
 
@@ -196,7 +69,7 @@ static uint8_t *blob_take(Fix *f, size_t *size)
 }
 
 /* Asserts the state blob is byte-identical to (before, size). */
-static void blob_assert_same(Fix *f, const uint8_t *before, size_t size)
+static void blob_assert_same(PkTestFix *f, const uint8_t *before, size_t size)
 {
     size_t now_size;
     uint8_t *now = blob_take(f, &now_size);
@@ -261,14 +134,14 @@ static void test_placed__bad_config__refused_naming_the_field(void **state)
 
 static void test_placed__alloc__gives_frame_oid_and_zeroed_bytes_in_that_frame(void **state)
 {
-    Fix *f = fix_new(12, 4, 64);
+    PkTestFix *f = fix_new(12, 4, 64);
     uint32_t free_before = pk_cache_free_frames(f->s);
     int32_t idx, frame;
     PkOid oid;
 
     (void)state;
     assert_int_equal(free_before, 7);    /* 8 general frames, one holds cs */
-    memset(frame_bytes(f, 2), 0xee, PK_PAGE_SIZE);
+    memset(pk_test_fix_frame(f, 2), 0xee, PK_PAGE_SIZE);
     assert_int_equal(pk_bank_new_placed(f->s, PK_BANK_PRIME, 2, &oid), 0);
     assert_int_equal(oid, PLACED_OID + 2);
     assert_int_equal(pk_object_placed_frame(f->s, oid), 2);
@@ -280,7 +153,7 @@ static void test_placed__alloc__gives_frame_oid_and_zeroed_bytes_in_that_frame(v
     assert_int_equal(f->s->obj[idx].type, PK_OBJ_PAGE);
     assert_int_equal(f->s->obj[idx].frame, 2);
     assert_int_equal(f->s->frame_owner[2], idx);
-    assert_true(all_bytes(frame_bytes(f, 2), 0));
+    assert_true(all_bytes(pk_test_fix_frame(f, 2), 0));
     assert_true(f->s->obj[idx].flags & PK_OBJF_DIRTY);
     /* No general frame was taken; the object is charged to its bank. */
     assert_int_equal(pk_cache_free_frames(f->s), free_before);
@@ -288,7 +161,7 @@ static void test_placed__alloc__gives_frame_oid_and_zeroed_bytes_in_that_frame(v
     /* A pin gives that frame, and writes there are the page's bytes. */
     assert_int_equal(pk_cache_pin(f->s, oid, &frame), 0);
     assert_int_equal(frame, 2);
-    memcpy(frame_bytes(f, frame), "guest", 6);
+    memcpy(pk_test_fix_frame(f, frame), "guest", 6);
     assert_int_equal(pk_cache_unpin(f->s, oid), 0);
     {
         char buf[6];
@@ -307,12 +180,12 @@ static void test_placed__alloc__gives_frame_oid_and_zeroed_bytes_in_that_frame(v
     assert_int_equal(pk_bank_new_placed_range(f->s, PK_BANK_PRIME, 3, 1, &oid), 0);
     assert_int_equal(oid, PLACED_OID + 3);
     assert_int_equal(pk_cache_free_frames(f->s), free_before);
-    fix_free(f);
+    pk_test_fix_free(f);
 }
 
 static void test_placed__alloc_of_a_held_frame_or_bad_args__fails_changing_nothing(void **state)
 {
-    Fix *f = fix_new(12, 4, 64);
+    PkTestFix *f = fix_new(12, 4, 64);
     uint8_t *before;
     size_t size;
     PkOid oid = 0;
@@ -327,15 +200,15 @@ static void test_placed__alloc_of_a_held_frame_or_bad_args__fails_changing_nothi
     assert_int_equal(pk_bank_new_placed(f->s, -1, 2, &oid), -EINVAL);
     assert_int_equal(oid, 0);
     blob_assert_same(f, before, size);
-    assert_true(all_bytes(frame_bytes(f, 1), 0x11));   /* the live page's bytes untouched */
+    assert_true(all_bytes(pk_test_fix_frame(f, 1), 0x11));   /* the live page's bytes untouched */
     free(before);
-    fix_free(f);
+    pk_test_fix_free(f);
 }
 
 static void test_placed__alloc_beyond_quota__edquot_changing_nothing(void **state)
 {
     const uint64_t quota[PK_RES_COUNT] = { 1, PK_QUOTA_UNLIMITED };
-    Fix *f = fix_new(12, 4, 64);
+    PkTestFix *f = fix_new(12, 4, 64);
     uint8_t *before;
     size_t size;
     int32_t child;
@@ -353,7 +226,7 @@ static void test_placed__alloc_beyond_quota__edquot_changing_nothing(void **stat
     assert_int_equal(f->s->frame_owner[1], PK_FRAME_FREE);
     /* The record table full: -ENOSPC, nothing changed either. */
     free(before);
-    fix_free(f);
+    pk_test_fix_free(f);
 
     f = fix_new(12, 4, 2);               /* cs and one more record */
     new_placed(f, PK_BANK_PRIME, 0, 0x33);
@@ -361,12 +234,12 @@ static void test_placed__alloc_beyond_quota__edquot_changing_nothing(void **stat
     assert_int_equal(pk_bank_new_placed(f->s, PK_BANK_PRIME, 1, &oid), -ENOSPC);
     blob_assert_same(f, before, size);
     free(before);
-    fix_free(f);
+    pk_test_fix_free(f);
 }
 
 static void test_placed__destroy_then_realloc__same_oid_higher_count_old_cap_void(void **state)
 {
-    Fix *f = fix_new(12, 4, 64);
+    PkTestFix *f = fix_new(12, 4, 64);
     uint32_t free_before;
     PkCap old, fresh;
     PkOid oid, again;
@@ -389,7 +262,7 @@ static void test_placed__destroy_then_realloc__same_oid_higher_count_old_cap_voi
     assert_int_equal(again, oid);
     idx = pk_object_find(f->s, oid);
     assert_int_equal(f->s->obj[idx].count, old.count + 1);
-    assert_true(all_bytes(frame_bytes(f, 3), 0));     /* the old bytes are gone */
+    assert_true(all_bytes(pk_test_fix_frame(f, 3), 0));     /* the old bytes are gone */
     /* The old capability stays void against the new page. */
     assert_true(pk_cap_is_void(f->s, &old));
     assert_int_equal(pk_cap_page_read(f->s, f->cs, 1, 0, buf, 4), -ESTALE);
@@ -402,12 +275,12 @@ static void test_placed__destroy_then_realloc__same_oid_higher_count_old_cap_voi
     assert_int_equal(pk_bank_new_placed(f->s, PK_BANK_PRIME, 3, &again), 0);
     assert_int_equal(f->s->obj[pk_object_find(f->s, oid)].count, old.count + 2);
     assert_true(pk_cap_is_void(f->s, &fresh));
-    fix_free(f);
+    pk_test_fix_free(f);
 }
 
 static void test_placed__pinned_destroy__frame_held_until_last_unpin(void **state)
 {
-    Fix *f = fix_new(12, 4, 64);
+    PkTestFix *f = fix_new(12, 4, 64);
     uint8_t *before;
     size_t size;
     int32_t frame;
@@ -432,12 +305,12 @@ static void test_placed__pinned_destroy__frame_held_until_last_unpin(void **stat
     assert_int_equal(pk_bank_new_placed(f->s, PK_BANK_PRIME, 2, &again), 0);
     assert_int_equal(again, oid);
     free(before);
-    fix_free(f);
+    pk_test_fix_free(f);
 }
 
 static void test_placed__frame_pressure__never_evicts_a_placed_object(void **state)
 {
-    Fix *f = fix_new(8, 4, 64);          /* 4 general frames: cs and 3 more */
+    PkTestFix *f = fix_new(8, 4, 64);          /* 4 general frames: cs and 3 more */
     PkOid placed[4], other[12];
     int32_t idx[4], frame;
     uint32_t i, k;
@@ -447,22 +320,22 @@ static void test_placed__frame_pressure__never_evicts_a_placed_object(void **sta
         placed[k] = new_placed(f, PK_BANK_PRIME, (int32_t)k, (uint8_t)(0xa0 + k));
         idx[k] = pk_object_find(f->s, placed[k]);
     }
-    checkpoint(f, 1);                    /* clean: they would be candidates */
+    pk_test_fix_checkpoint(f, 1);                    /* clean: they would be candidates */
     for (i = 0; i < 12; i++) {
-        other[i] = new_page(f, (uint8_t)i);
-        checkpoint(f, 2 + i);
+        other[i] = pk_test_fix_new_page(f, (uint8_t)i);
+        pk_test_fix_checkpoint(f, 2 + i);
     }
     f->disk.loads = 0;
     for (i = 0; i < 12; i++) {
         assert_int_equal(pk_cache_pin(f->s, other[i], &frame), 0);
         assert_true(frame >= 4);         /* general objects stay in general frames */
-        assert_true(all_bytes(frame_bytes(f, frame), (uint8_t)i));
+        assert_true(all_bytes(pk_test_fix_frame(f, frame), (uint8_t)i));
         assert_int_equal(pk_cache_unpin(f->s, other[i]), 0);
         for (k = 0; k < 4; k++) {
             assert_true(pk_cache_is_resident(f->s, placed[k]));
             assert_int_equal(f->s->obj[idx[k]].frame, (int32_t)k);
             assert_int_equal(f->s->frame_owner[k], idx[k]);
-            assert_true(all_bytes(frame_bytes(f, (int32_t)k), (uint8_t)(0xa0 + k)));
+            assert_true(all_bytes(pk_test_fix_frame(f, (int32_t)k), (uint8_t)(0xa0 + k)));
         }
     }
     assert_true(f->disk.loads >= 8);     /* the pressure was real */
@@ -474,7 +347,7 @@ static void test_placed__frame_pressure__never_evicts_a_placed_object(void **sta
     for (k = 0; k < 4; k++) {
         assert_int_equal(f->s->frame_owner[k], idx[k]);
     }
-    fix_free(f);
+    pk_test_fix_free(f);
 }
 
 static void test_placed__oid_counter__never_issues_a_placed_oid(void **state)
@@ -517,14 +390,14 @@ static void test_placed__oid_counter__never_issues_a_placed_oid(void **state)
 }
 
 /* The snapshot's images, by OID, into a fake disk (the caller's). */
-static uint32_t snapshot_take(Fix *f, Disk *d, uint64_t epoch)
+static uint32_t snapshot_take(PkTestFix *f, PkTestDisk *d, uint64_t epoch)
 {
     PkObjImage img;
     uint32_t n = 0;
 
     assert_int_equal(pk_store_snapshot_begin(f->s, epoch), 0);
     while (pk_store_snapshot_next(f->s, &img) == 1) {
-        disk_put(d, &img);
+        pk_test_disk_put(d, &img);
         n++;
     }
     return n;
@@ -532,8 +405,8 @@ static uint32_t snapshot_take(Fix *f, Disk *d, uint64_t epoch)
 
 static void test_placed__snapshot__yields_placed_bytes_as_of_begin(void **state)
 {
-    static Disk d;
-    Fix *f = fix_new(12, 4, 64);
+    static PkTestDisk d;
+    PkTestFix *f = fix_new(12, 4, 64);
     PkOid a, b, again;
     PkObjImage img;
     int32_t idx;
@@ -544,10 +417,10 @@ static void test_placed__snapshot__yields_placed_bytes_as_of_begin(void **state)
     memset(&d, 0, sizeof(d));
     assert_int_equal(snapshot_take(f, &d, 1), 3);    /* cs, a, b */
     pk_store_snapshot_end(f->s);
-    assert_non_null(disk_find(&d, a));
-    assert_true(all_bytes(disk_find(&d, a)->data, 0x61));
-    assert_true(all_bytes(disk_find(&d, b)->data, 0x62));
-    assert_int_equal(disk_find(&d, a)->type, PK_OBJ_PAGE);
+    assert_non_null(pk_test_disk_find(&d, a));
+    assert_true(all_bytes(pk_test_disk_find(&d, a)->data, 0x61));
+    assert_true(all_bytes(pk_test_disk_find(&d, b)->data, 0x62));
+    assert_int_equal(pk_test_disk_find(&d, a)->type, PK_OBJ_PAGE);
 
     /* A write during the snapshot: the old bytes are copied to a general
      * frame, the page stays in its own. */
@@ -560,13 +433,13 @@ static void test_placed__snapshot__yields_placed_bytes_as_of_begin(void **state)
     idx = pk_object_find(f->s, a);
     assert_int_equal(f->s->obj[idx].frame, 0);
     assert_true(f->s->obj[idx].snap_frame >= 4);
-    assert_memory_equal(frame_bytes(f, 0), "NEW", 4);
+    assert_memory_equal(pk_test_fix_frame(f, 0), "NEW", 4);
     while (pk_store_snapshot_next(f->s, &img) == 1) {
-        disk_put(&d, &img);
+        pk_test_disk_put(&d, &img);
     }
     pk_store_snapshot_end(f->s);
-    assert_memory_equal(disk_find(&d, a)->data, "new", 4);
-    assert_true(bytes_are(disk_find(&d, a)->data + 4, PK_PAGE_SIZE - 4, 0x61));
+    assert_memory_equal(pk_test_disk_find(&d, a)->data, "new", 4);
+    assert_true(bytes_are(pk_test_disk_find(&d, a)->data + 4, PK_PAGE_SIZE - 4, 0x61));
 
     /* A destroy during the snapshot: the bytes move to a general frame and
      * the placed frame is free at once. */
@@ -578,33 +451,33 @@ static void test_placed__snapshot__yields_placed_bytes_as_of_begin(void **state)
     assert_int_equal(pk_bank_new_placed(f->s, PK_BANK_PRIME, 3, &again), 0);
     assert_int_equal(again, b);
     while (pk_store_snapshot_next(f->s, &img) == 1) {
-        disk_put(&d, &img);
+        pk_test_disk_put(&d, &img);
     }
     pk_store_snapshot_end(f->s);
-    assert_memory_equal(disk_find(&d, a)->data, "NEW", 4);
-    assert_memory_equal(disk_find(&d, b)->data, "bb", 3);
-    assert_int_equal(disk_find(&d, b)->type, PK_OBJ_PAGE);
-    assert_int_equal(disk_find(&d, b)->count, 0);
+    assert_memory_equal(pk_test_disk_find(&d, a)->data, "NEW", 4);
+    assert_memory_equal(pk_test_disk_find(&d, b)->data, "bb", 3);
+    assert_int_equal(pk_test_disk_find(&d, b)->type, PK_OBJ_PAGE);
+    assert_int_equal(pk_test_disk_find(&d, b)->count, 0);
     /* The next snapshot: b's new life, zeroed, with a higher count. */
     memset(&d, 0, sizeof(d));
     snapshot_take(f, &d, 4);
     pk_store_snapshot_end(f->s);
-    assert_true(all_bytes(disk_find(&d, b)->data, 0));
-    assert_int_equal(disk_find(&d, b)->type, PK_OBJ_PAGE);
-    assert_int_equal(disk_find(&d, b)->count, 1);
-    fix_free(f);
+    assert_true(all_bytes(pk_test_disk_find(&d, b)->data, 0));
+    assert_int_equal(pk_test_disk_find(&d, b)->type, PK_OBJ_PAGE);
+    assert_int_equal(pk_test_disk_find(&d, b)->count, 1);
+    pk_test_fix_free(f);
 }
 
 static void test_placed__destroy_in_snapshot_without_free_frame__frame_is_the_copy(void **state)
 {
-    static Disk d;
-    Fix *f = fix_new(6, 4, 64);          /* 2 general frames: cs and one page */
+    static PkTestDisk d;
+    PkTestFix *f = fix_new(6, 4, 64);          /* 2 general frames: cs and one page */
     PkOid p, g, again;
     PkObjImage img;
 
     (void)state;
     p = new_placed(f, PK_BANK_PRIME, 1, 0x71);
-    g = new_page(f, 0x72);
+    g = pk_test_fix_new_page(f, 0x72);
     assert_int_equal(pk_cache_free_frames(f->s), 0);
     mint_page(f, p, 1);
     assert_int_equal(pk_store_snapshot_begin(f->s, 1), 0);
@@ -615,20 +488,20 @@ static void test_placed__destroy_in_snapshot_without_free_frame__frame_is_the_co
     assert_int_equal(pk_bank_new_placed(f->s, PK_BANK_PRIME, 1, &again), -EBUSY);
     memset(&d, 0, sizeof(d));
     while (pk_store_snapshot_next(f->s, &img) == 1) {
-        disk_put(&d, &img);
+        pk_test_disk_put(&d, &img);
     }
     pk_store_snapshot_end(f->s);
-    assert_true(all_bytes(disk_find(&d, p)->data, 0x71));
-    assert_true(all_bytes(disk_find(&d, g)->data, 0x72));
+    assert_true(all_bytes(pk_test_disk_find(&d, p)->data, 0x71));
+    assert_true(all_bytes(pk_test_disk_find(&d, g)->data, 0x72));
     assert_int_equal(f->s->frame_owner[1], PK_FRAME_FREE);
     assert_int_equal(pk_cache_free_frames(f->s), 0);  /* the placed frame was not stacked */
     assert_int_equal(pk_bank_new_placed(f->s, PK_BANK_PRIME, 1, &again), 0);
-    fix_free(f);
+    pk_test_fix_free(f);
 }
 
 static void test_placed__clear_then_install__bytes_back_in_their_frames(void **state)
 {
-    Fix *f = fix_new(16, 6, 64);
+    PkTestFix *f = fix_new(16, 6, 64);
     PkOid p[3], g;
     uint32_t i, k;
     int32_t idx, frame;
@@ -637,9 +510,9 @@ static void test_placed__clear_then_install__bytes_back_in_their_frames(void **s
     p[0] = new_placed(f, PK_BANK_PRIME, 5, 0x81);
     p[1] = new_placed(f, PK_BANK_PRIME, 0, 0x82);
     p[2] = new_placed(f, PK_BANK_PRIME, 2, 0x83);
-    g = new_page(f, 0x84);
+    g = pk_test_fix_new_page(f, 0x84);
     f->disk.n = 0;
-    checkpoint(f, 1);
+    pk_test_fix_checkpoint(f, 1);
     assert_int_equal(f->disk.n, 5);
 
     pk_store_clear(f->s);
@@ -660,7 +533,7 @@ static void test_placed__clear_then_install__bytes_back_in_their_frames(void **s
         idx = pk_object_find(f->s, p[k]);
         assert_int_equal(f->s->obj[idx].frame, frame);
         assert_int_equal(f->s->frame_owner[frame], idx);
-        assert_true(all_bytes(frame_bytes(f, frame), (uint8_t)(0x81 + k)));
+        assert_true(all_bytes(pk_test_fix_frame(f, frame), (uint8_t)(0x81 + k)));
     }
     /* Free placed frames stay out of general use. */
     idx = pk_object_find(f->s, g);
@@ -673,28 +546,28 @@ static void test_placed__clear_then_install__bytes_back_in_their_frames(void **s
 
         memset(page, 0x99, sizeof(page));
         assert_int_equal(pk_store_install(f->s, &img), 0);
-        assert_true(all_bytes(frame_bytes(f, 0), 0x99));
+        assert_true(all_bytes(pk_test_fix_frame(f, 0), 0x99));
         assert_int_equal(f->s->frame_owner[0], pk_object_find(f->s, p[1]));
     }
     /* Installed objects are clean: nothing to checkpoint. */
-    assert_int_equal(checkpoint(f, 2), 0);
+    assert_int_equal(pk_test_fix_checkpoint(f, 2), 0);
 
     /* Lazy restart: a miss on a placed OID loads into its own frame. */
     pk_store_clear(f->s);
     memset(f->frames, 0xdd, (size_t)f->nframes * PK_PAGE_SIZE);
     assert_int_equal(pk_cache_pin(f->s, p[2], &frame), 0);
     assert_int_equal(frame, 2);
-    assert_true(all_bytes(frame_bytes(f, 2), 0x83));
+    assert_true(all_bytes(pk_test_fix_frame(f, 2), 0x83));
     assert_int_equal(pk_cache_unpin(f->s, p[2]), 0);
     assert_int_equal(pk_cache_pin(f->s, g, &frame), 0);
     assert_true(frame >= 6);
     assert_int_equal(pk_cache_unpin(f->s, g), 0);
-    fix_free(f);
+    pk_test_fix_free(f);
 }
 
 static void test_placed__state_blob__round_trips_and_refuses_other_placement(void **state)
 {
-    Fix *f = fix_new(12, 4, 64), *other;
+    PkTestFix *f = fix_new(12, 4, 64), *other;
     uint8_t frames[12 * PK_PAGE_SIZE];
     SlError err = { { 0 } };
     uint8_t *blob, *tmp;
@@ -712,7 +585,7 @@ static void test_placed__state_blob__round_trips_and_refuses_other_placement(voi
     /* Change things, then go back. */
     assert_int_equal(pk_bank_new_placed(f->s, PK_BANK_PRIME, 2, &oid), 0);
     assert_int_equal(pk_bank_new_placed(f->s, PK_BANK_PRIME, 3, &oid), 0);
-    new_page(f, 0x93);
+    pk_test_fix_new_page(f, 0x93);
     memcpy(f->frames, frames, sizeof(frames));
     assert_int_equal(pk_store_state_restore(f->s, blob, size, &err), 0);
     blob_assert_same(f, blob, size);
@@ -729,7 +602,7 @@ static void test_placed__state_blob__round_trips_and_refuses_other_placement(voi
     other = fix_new(12, 3, 64);
     assert_int_equal(pk_store_state_restore(other->s, blob, size, &err), -EINVAL);
     assert_non_null(strstr(err.msg, "nplaced"));
-    fix_free(other);
+    pk_test_fix_free(other);
     {
         PkStoreConfig cfg = { .frames = frames, .nframes = 12, .max_objects = 64,
                               .max_banks = 8, .nplaced = 4, .placed_oid = PLACED_OID + 1 };
@@ -751,17 +624,17 @@ static void test_placed__state_blob__round_trips_and_refuses_other_placement(voi
     blob_assert_same(f, tmp, tsize);
     free(tmp);
     free(blob);
-    fix_free(f);
+    pk_test_fix_free(f);
 }
 
 static void test_placed__mark_all_clean__empties_dirty_list_outside_snapshots(void **state)
 {
-    Fix *f = fix_new(12, 4, 64);
+    PkTestFix *f = fix_new(12, 4, 64);
     PkObjImage img;
 
     (void)state;
     new_placed(f, PK_BANK_PRIME, 1, 0xa1);
-    new_page(f, 0xa2);
+    pk_test_fix_new_page(f, 0xa2);
     assert_int_equal(pk_store_snapshot_begin(f->s, 1), 0);
     assert_int_equal(pk_store_mark_all_clean(f->s), -EBUSY);
     pk_store_snapshot_abort(f->s);       /* all three dirty again */
@@ -772,9 +645,9 @@ static void test_placed__mark_all_clean__empties_dirty_list_outside_snapshots(vo
     assert_int_equal(pk_store_snapshot_next(f->s, &img), 0);
     pk_store_snapshot_end(f->s);
     /* Marking again later works: the list is consistent. */
-    new_page(f, 0xa3);
-    assert_int_equal(checkpoint(f, 3), 1);
-    fix_free(f);
+    pk_test_fix_new_page(f, 0xa3);
+    assert_int_equal(pk_test_fix_checkpoint(f, 3), 1);
+    pk_test_fix_free(f);
 }
 
 int main(void)
