@@ -11,7 +11,7 @@
  * bank, and every frame it held is free and zero again -- a frame the IOMMU
  * pins only at its last unpin, since an IOMMU pin is a store pin.
  *
- * The kernel has the fake PCI function of test_kernel_dma_api.c (1234:d3a0
+ * The kernel has the fake PCI function of tests/kernel_test_pci.h (1234:d3a0
  * at devfn 0x10, no BARs); tests/modules/bankt.c binds to it, and the test
  * calls the module's bankt_* functions as the module's code.
  */
@@ -29,11 +29,10 @@
 #include "kernel-guest/pk_bank.h"
 #include "kernel-guest/pk_cache.h"
 #include "kernel-guest/pk_store.h"
+#include "tests/kernel_test_pci.h"
 #include "tests/support.h"
 
-#define TEST_DEVFN 0x10
-#define TEST_DEVICE "0000:00:02.0"
-#define TEST_LOG_LINES 64
+#define TEST_DEVICE KERNEL_TEST_DEVICE
 #define TEST_PAGE KMEM_PAGE_SIZE
 #define TEST_ARENA_PAGES (KMEM_ARENA_BYTES / KMEM_PAGE_SIZE)
 #define TEST_MAPPING_ERROR UINT64_MAX
@@ -47,46 +46,8 @@ typedef struct TestFx {
     Kernel *k;
     Iommu *mmu;
     int mod;                     /* bankt */
-    uint16_t command;            /* the fake function's command register */
-    char log[TEST_LOG_LINES][512];
-    unsigned nlog;
+    KernelTestHost host;         /* the fake function, the log */
 } TestFx;
-
-static void test_log(void *opaque, int level, const char *line)
-{
-    TestFx *f = opaque;
-
-    if (f->nlog < TEST_LOG_LINES) {
-        snprintf(f->log[f->nlog++], sizeof(f->log[0]), "%c %s", level, line);
-    }
-}
-
-/* One PCI function, 1234:d3a0, class 0x020000, no BARs, no interrupt. */
-static uint32_t test_cfg_read(void *opaque, unsigned devfn, unsigned off, unsigned size)
-{
-    TestFx *f = opaque;
-    uint8_t cfg[256] = {0};
-    uint32_t v = 0;
-
-    if (devfn != TEST_DEVFN) {
-        return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
-    }
-    cfg[0x00] = 0x34, cfg[0x01] = 0x12, cfg[0x02] = 0xa0, cfg[0x03] = 0xd3;
-    cfg[0x04] = (uint8_t)f->command, cfg[0x05] = (uint8_t)(f->command >> 8);
-    cfg[0x0b] = 0x02;
-    cfg[0x2c] = 0x34, cfg[0x2d] = 0x12, cfg[0x2e] = 0x01;
-    memcpy(&v, cfg + (off & 0xff), size);
-    return v;
-}
-
-static void test_cfg_write(void *opaque, unsigned devfn, unsigned off, uint32_t v, unsigned size)
-{
-    TestFx *f = opaque;
-
-    if (devfn == TEST_DEVFN && off == 0x04 && size >= 2) {
-        f->command = (uint16_t)v;
-    }
-}
 
 /* A kernel with the fake function on an IOMMU in imode, each module's bank
  * with the given quotas (0 = unlimited); nothing loaded. */
@@ -94,25 +55,9 @@ static void test_boot(TestFx *f, IommuMode imode, uint64_t bank_pages, uint64_t 
 {
     KernelConfig cfg = {.btf_path = test_kimage()->vmlinux, .bank_pages = bank_pages,
                         .bank_map_entries = bank_maps};
-    KernelHostOps ops = {
-        .pci_config_read = test_cfg_read, .pci_config_write = test_cfg_write,
-        .log = test_log, .opaque = f,
-    };
-    IommuConfig icfg;
-    SlError e = {{0}};
-    void *ram;
-    uint64_t ram_size;
+    KernelHostOps ops = kernel_test_host_ops(&f->host);
 
-    if (kernel_new(&cfg, &ops, &f->k, &e) != 0) {
-        fail_msg("kernel_new: %s", e.msg);
-    }
-    assert_int_equal(f->k->npci_devices, 1);
-    kernel_ram(f->k, &ram, &ram_size);
-    iommu_config_default(&icfg, ram, ram_size);
-    icfg.mode = imode;
-    if (iommu_new(&icfg, &f->mmu, &e) != 0 || kernel_set_iommu(f->k, f->mmu, &e) != 0) {
-        fail_msg("iommu: %s", e.msg);
-    }
+    kernel_test_boot(&cfg, &ops, imode, 0, &f->k, &f->mmu);
     f->mod = -1;
 }
 
@@ -122,8 +67,7 @@ static int test_load(TestFx *f, SlError *e)
     char p_off[48];
     const char *params[1] = {p_off};
 
-    snprintf(p_off, sizeof(p_off), "devoff=%ld",
-             btf_layout_offsetof(f->k->btf, "pci_dev", "dev"));
+    kernel_test_devoff_param(f->k, p_off, sizeof(p_off));
     return kernel_load_module(f->k, test_module_path("bankt"), params, 1, e);
 }
 
@@ -164,7 +108,7 @@ static void test_finish(TestFx *f)
     iommu_free(f->mmu);
     f->k = NULL;
     f->mmu = NULL;
-    f->nlog = 0;
+    f->host.nlog = 0;
 }
 
 /* Calls fn (guest code at fn) on behalf of module mod (-1: the kernel
@@ -288,8 +232,8 @@ static unsigned test_count_log(const TestFx *f, const char *line)
 {
     unsigned n = 0;
 
-    for (unsigned i = 0; i < f->nlog; i++) {
-        n += strcmp(f->log[i], line) == 0;
+    for (unsigned i = 0; i < f->host.nlog; i++) {
+        n += strcmp(f->host.log[i], line) == 0;
     }
     return n;
 }
@@ -300,9 +244,7 @@ static void test_expect_refused(const TestFx *f, const char *what, unsigned time
 
     snprintf(want, sizeof(want), TEST_REFUSED, what);
     if (test_count_log(f, want) != times) {
-        for (unsigned i = 0; i < f->nlog; i++) {
-            print_message("  log: %s\n", f->log[i]);
-        }
+        kernel_test_dump_log(&f->host);
         fail_msg("want %u x \"%s\"", times, want);
     }
 }
@@ -316,8 +258,8 @@ static unsigned test_count_quota_lines(const TestFx *f, uint64_t quota)
 
     snprintf(tail, sizeof(tail), " bytes refused: its space bank is at its quota of %llu pages "
              "(%llu in use)", (unsigned long long)quota, (unsigned long long)quota);
-    for (unsigned i = 0; i < f->nlog; i++) {
-        const char *l = f->log[i];
+    for (unsigned i = 0; i < f->host.nlog; i++) {
+        const char *l = f->host.log[i];
 
         n += strncmp(l, "4 sluice: bankt: allocation of ", 31) == 0 &&
              strlen(l) > strlen(tail) && strcmp(l + strlen(l) - strlen(tail), tail) == 0;
@@ -492,7 +434,7 @@ static void test_banks__page_quota__kmalloc_null_at_quota_others_unaffected(void
     assert_int_equal(s.coherent_live, 0);
     /* Each refusal is one line on the log. */
     assert_int_equal(test_count_quota_lines(f, quota), 4);
-    assert_int_equal(f->nlog, 4);
+    assert_int_equal(f->host.nlog, 4);
     /* Room freed inside the arena is room again. */
     test_mod_call(f, "bankt_kfree", 1, va[1]);
     v = test_mod_call(f, "bankt_kmalloc", 1, (uint64_t)(16 << 10));
@@ -544,7 +486,7 @@ static void test_banks__quota_below_image__load_fails_naming_the_file(void **sta
         fail_msg("want \"%s\", got \"%s\"", want, e.msg);
     }
     assert_true(err == -ENOMEM || err == -EDQUOT);
-    assert_int_equal(f->nlog, 0);        /* the loader's error says it, not the log */
+    assert_int_equal(f->host.nlog, 0);        /* the loader's error says it, not the log */
     /* Nothing is left behind: no module, no bank, no frame. */
     for (int i = 0; i < KERNEL_MAX_MODULES; i++) {
         assert_null(f->k->modules[i]);
@@ -622,7 +564,7 @@ static void test_banks__module_exit__frames_free_zero_leaks_counted_caps_void(vo
     assert_int_equal(pk_bank_decode(test_store(f), &cap, 0, &b), -ESTALE);
 
     /* Loaded again: a fresh bank (the index may be reused, the count not). */
-    f->nlog = 0;
+    f->host.nlog = 0;
     f->mod = test_load(f, &e);
     if (f->mod < 0) {
         fail_msg("reload bankt: %s", e.msg);

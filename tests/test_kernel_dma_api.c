@@ -3,8 +3,9 @@
  * software IOMMU, with the DMA-API checks.
  *
  * The kernel has no machine here: its config-space hook emulates one PCI
- * function (1234:d3a0 at devfn 0x10, no BARs), so the PCI core creates a
- * pci_dev and probes tests/modules/dma_api.c against it.  The module does
+ * function (tests/kernel_test_pci.h: 1234:d3a0 at devfn 0x10, no BARs), so
+ * the PCI core creates a pci_dev and probes tests/modules/dma_api.c against
+ * it.  The module does
  * one thing per `mode` in probe (a clean run, or one misuse) and the test
  * checks the report Linux's CONFIG_DMA_API_DEBUG would print -- as a log
  * line and as a JSON record -- and what is left in the IOMMU.
@@ -21,11 +22,11 @@
 
 #include "kernel-guest/kernel_internal.h"
 #include "kernel-guest/kvmemmap.h"
+#include "tests/kernel_test_pci.h"
 #include "tests/support.h"
 
-#define TEST_DEVFN 0x10
-#define TEST_DEVICE "0000:00:02.0"
-#define TEST_LOG_LINES 128
+#define TEST_DEVFN KERNEL_TEST_DEVFN
+#define TEST_DEVICE KERNEL_TEST_DEVICE
 #define TEST_MIB (1ull << 20)
 
 /* dma_api.c's modes */
@@ -41,47 +42,9 @@ typedef struct TestFx {
     Iommu *mmu;
     int mod;
     uint64_t pages_at_load;      /* guest frames in use before module init */
-    uint16_t command;            /* the fake function's command register */
-    char log[TEST_LOG_LINES][512];
-    unsigned nlog;
+    KernelTestHost host;         /* the fake function, the log */
     char json[16384];
 } TestFx;
-
-static void test_log(void *opaque, int level, const char *line)
-{
-    TestFx *f = opaque;
-
-    if (f->nlog < TEST_LOG_LINES) {
-        snprintf(f->log[f->nlog++], sizeof(f->log[0]), "%c %s", level, line);
-    }
-}
-
-/* One PCI function, 1234:d3a0, class 0x020000, no BARs, no interrupt. */
-static uint32_t test_cfg_read(void *opaque, unsigned devfn, unsigned off, unsigned size)
-{
-    TestFx *f = opaque;
-    uint8_t cfg[256] = {0};
-    uint32_t v = 0;
-
-    if (devfn != TEST_DEVFN) {
-        return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
-    }
-    cfg[0x00] = 0x34, cfg[0x01] = 0x12, cfg[0x02] = 0xa0, cfg[0x03] = 0xd3;
-    cfg[0x04] = (uint8_t)f->command, cfg[0x05] = (uint8_t)(f->command >> 8);
-    cfg[0x0b] = 0x02;
-    cfg[0x2c] = 0x34, cfg[0x2d] = 0x12, cfg[0x2e] = 0x01;
-    memcpy(&v, cfg + (off & 0xff), size);
-    return v;
-}
-
-static void test_cfg_write(void *opaque, unsigned devfn, unsigned off, uint32_t v, unsigned size)
-{
-    TestFx *f = opaque;
-
-    if (devfn == TEST_DEVFN && off == 0x04 && size >= 2) {
-        f->command = (uint16_t)v;
-    }
-}
 
 static KernelExportKind test_export_kind(void *opaque, const char *name, uint32_t *crc)
 {
@@ -96,35 +59,15 @@ static void test_expect_no_reports(TestFx *f);
 static void test_start(TestFx *f, int mode, IommuMode imode, uint64_t pin_bound)
 {
     KernelConfig cfg = {.btf_path = test_kimage()->vmlinux};
-    KernelHostOps ops = {
-        .pci_config_read = test_cfg_read, .pci_config_write = test_cfg_write,
-        .export_kind = test_export_kind, .log = test_log, .opaque = f,
-    };
-    IommuConfig icfg;
+    KernelHostOps ops = kernel_test_host_ops(&f->host);
     SlError e = {{0}};
     char p_mode[32], p_off[48];
     const char *params[2] = {p_mode, p_off};
-    void *ram;
-    uint64_t ram_size;
-    long devoff;
 
-    if (kernel_new(&cfg, &ops, &f->k, &e) != 0) {
-        fail_msg("kernel_new: %s", e.msg);
-    }
-    assert_int_equal(f->k->npci_devices, 1);
-    kernel_ram(f->k, &ram, &ram_size);
-    iommu_config_default(&icfg, ram, ram_size);
-    icfg.mode = imode;
-    if (pin_bound) {
-        icfg.pin_bound_domain = pin_bound;
-    }
-    if (iommu_new(&icfg, &f->mmu, &e) != 0 || kernel_set_iommu(f->k, f->mmu, &e) != 0) {
-        fail_msg("iommu: %s", e.msg);
-    }
-    devoff = btf_layout_offsetof(f->k->btf, "pci_dev", "dev");
-    assert_true(devoff > 0);
+    ops.export_kind = test_export_kind;
+    kernel_test_boot(&cfg, &ops, imode, pin_bound, &f->k, &f->mmu);
     snprintf(p_mode, sizeof(p_mode), "mode=%d", mode);
-    snprintf(p_off, sizeof(p_off), "devoff=%ld", devoff);
+    kernel_test_devoff_param(f->k, p_off, sizeof(p_off));
     f->mod = kernel_load_module(f->k, test_module_path("dma_api"), params, 2, &e);
     if (f->mod < 0) {
         fail_msg("load dma_api: %s", e.msg);
@@ -190,17 +133,15 @@ static unsigned test_count_log(const TestFx *f, const char *needle)
 {
     unsigned n = 0;
 
-    for (unsigned i = 0; i < f->nlog; i++) {
-        n += strstr(f->log[i], needle) != NULL;
+    for (unsigned i = 0; i < f->host.nlog; i++) {
+        n += strstr(f->host.log[i], needle) != NULL;
     }
     return n;
 }
 
 static void test_dump(const TestFx *f)
 {
-    for (unsigned i = 0; i < f->nlog; i++) {
-        print_message("  log: %s\n", f->log[i]);
-    }
+    kernel_test_dump_log(&f->host);
     print_message("  json: %s\n", f->json);
 }
 
