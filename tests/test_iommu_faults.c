@@ -14,61 +14,39 @@
 
 #include "iommu/dma_port.h"
 #include "iommu/iommu.h"
+#include "tests/iommu_test_fix.h"
 
-#define RAM_SIZE (1u << 20)
-#define RID 0x0018 /* 00:03.0 */
+#define RAM_SIZE IOMMU_TEST_RAM_SIZE
+#define RID IOMMU_TEST_RID_A
 #define PG IOMMU_PAGE_SIZE
 #define FAULT_MAX 4
 
-typedef struct Fix {
-    uint8_t *ram;
-    Iommu *mmu;
-    DmaPort port;
-    int hook_calls;
-    IommuAction hook_answer;
-    IommuFault hook_seen;
-} Fix;
+typedef IommuTestFix Fix;
+
+static void fix_tune(IommuConfig *cfg)
+{
+    cfg->fault_queue_max = FAULT_MAX;
+}
 
 static int fix_setup(void **state)
 {
-    Fix *f = calloc(1, sizeof(*f));
-    IommuConfig cfg;
-
-    f->ram = calloc(1, RAM_SIZE);
-    iommu_config_default(&cfg, f->ram, RAM_SIZE);
-    cfg.fault_queue_max = FAULT_MAX;
-    assert_int_equal(iommu_new(&cfg, &f->mmu, NULL), 0);
-    assert_int_equal(iommu_attach(f->mmu, RID, "rtl8139"), 0);
-    dma_port_init(&f->port, f->mmu, RID, DMA_PORT_TRANSLATED);
-    *state = f;
-    return 0;
+    return iommu_test_fix_setup(state, IOMMU_MODE_STRICT, fix_tune, "rtl8139", NULL);
 }
 
-static int fix_teardown(void **state)
+/* What the fault hook saw, and what it answers. */
+typedef struct HookLog {
+    int calls;
+    IommuAction answer;
+    IommuFault seen;
+} HookLog;
+
+static IommuAction hook_log(void *opaque, const IommuFault *flt)
 {
-    Fix *f = *state;
+    HookLog *h = opaque;
 
-    iommu_free(f->mmu);
-    free(f->ram);
-    free(f);
-    return 0;
-}
-
-static IommuAction fix_hook(void *opaque, const IommuFault *flt)
-{
-    Fix *f = opaque;
-
-    f->hook_calls++;
-    f->hook_seen = *flt;
-    return f->hook_answer;
-}
-
-static IommuFault pop_one(Iommu *mmu)
-{
-    IommuFault flt;
-
-    assert_int_equal(iommu_fault_pop(mmu, &flt), 1);
-    return flt;
+    h->calls++;
+    h->seen = *flt;
+    return h->answer;
 }
 
 static void test_fault__carries_device_iova_len_dir_reason_time(void **state)
@@ -80,7 +58,7 @@ static void test_fault__carries_device_iova_len_dir_reason_time(void **state)
     memset(buf, 0, sizeof(buf));
     iommu_set_time(f->mmu, 123456);
     assert_int_equal(dma_write(&f->port, 0xfee000, buf, sizeof(buf)), -EFAULT);
-    flt = pop_one(f->mmu);
+    flt = iommu_test_pop_fault(f->mmu);
     assert_int_equal(flt.rid, RID);
     assert_string_equal(flt.name, "rtl8139");
     assert_int_equal(flt.iova, 0xfee000);
@@ -103,13 +81,13 @@ static void test_fault__in_the_page_of_a_noted_address__names_the_instruction(vo
     assert_int_equal(iommu_note_address(f->mmu, RID, 0x345000, 0, 0xffffffffc0012345ull), 0);
     assert_int_equal(iommu_note_address(f->mmu, RID, 0x900000, 0, 0xffffffffc0019999ull), 0);
     assert_int_equal(dma_read(&f->port, 0x345ff0, &b, 1), -EFAULT);
-    flt = pop_one(f->mmu);
+    flt = iommu_test_pop_fault(f->mmu);
     assert_true(flt.rip_known);
     assert_int_equal(flt.rip, 0xffffffffc0012345ull);
     assert_int_equal(flt.rip_value, 0x345000);
     /* An unrelated page has no instruction. */
     assert_int_equal(dma_read(&f->port, 0x777000, &b, 1), -EFAULT);
-    assert_false(pop_one(f->mmu).rip_known);
+    assert_false(iommu_test_pop_fault(f->mmu).rip_known);
 }
 
 static void test_fault__inside_a_noted_ring__names_the_instruction(void **state)
@@ -121,12 +99,12 @@ static void test_fault__inside_a_noted_ring__names_the_instruction(void **state)
     /* A 64 KiB ring base: the faulting descriptor is 9 pages in. */
     assert_int_equal(iommu_note_address(f->mmu, RID, 0x200000, 0x10000, 0xffffffffc0001000ull), 0);
     assert_int_equal(dma_read(&f->port, 0x209010, desc, sizeof(desc)), -EFAULT);
-    flt = pop_one(f->mmu);
+    flt = iommu_test_pop_fault(f->mmu);
     assert_true(flt.rip_known);
     assert_int_equal(flt.rip, 0xffffffffc0001000ull);
     /* Just past the ring's end is not the ring's. */
     assert_int_equal(dma_read(&f->port, 0x210000, desc, sizeof(desc)), -EFAULT);
-    assert_false(pop_one(f->mmu).rip_known);
+    assert_false(iommu_test_pop_fault(f->mmu).rip_known);
 }
 
 static void test_newest_note__wins_over_older_ones(void **state)
@@ -139,7 +117,7 @@ static void test_newest_note__wins_over_older_ones(void **state)
         assert_int_equal(iommu_note_address(f->mmu, RID, 0x5000, 0, 0x1000 + (uint64_t)i), 0);
     }
     assert_int_equal(dma_read(&f->port, 0x5000, &b, 1), -EFAULT);
-    assert_int_equal(pop_one(f->mmu).rip, 0x1000 + 19);
+    assert_int_equal(iommu_test_pop_fault(f->mmu).rip, 0x1000 + 19);
     assert_int_equal(iommu_note_address(f->mmu, 0x0100, 0x5000, 0, 1), -ENOENT);
 }
 
@@ -187,15 +165,15 @@ static void test_full_queue__drops_new_records__and_counts_them(void **state)
     iommu_stats(f->mmu, &s);
     assert_int_equal(s.faults_dropped, 3);
     assert_int_equal(s.faults[IOMMU_REASON_NOT_MAPPED], FAULT_MAX + 3);
-    flt = pop_one(f->mmu);
+    flt = iommu_test_pop_fault(f->mmu);
     assert_int_equal(flt.iova, 0x1000); /* the oldest are kept */
     /* Room again: the next fault is queued, with the next sequence number. */
     assert_int_equal(dma_read(&f->port, 0x99000, &b, 1), -EFAULT);
     assert_int_equal(iommu_fault_count(f->mmu), FAULT_MAX);
     for (i = 0; i < FAULT_MAX - 1; i++) {
-        pop_one(f->mmu);
+        iommu_test_pop_fault(f->mmu);
     }
-    flt = pop_one(f->mmu);
+    flt = iommu_test_pop_fault(f->mmu);
     assert_int_equal(flt.iova, 0x99000);
     assert_int_equal(flt.seq, FAULT_MAX + 3);
 }
@@ -203,17 +181,18 @@ static void test_full_queue__drops_new_records__and_counts_them(void **state)
 static void test_hook__sees_each_fault__and_stop_sets_a_request(void **state)
 {
     Fix *f = *state;
+    HookLog h = {0};
     uint8_t b;
 
-    iommu_set_fault_hook(f->mmu, fix_hook, f);
-    f->hook_answer = IOMMU_ACTION_ABORT;
+    iommu_set_fault_hook(f->mmu, hook_log, &h);
+    h.answer = IOMMU_ACTION_ABORT;
     assert_int_equal(dma_read(&f->port, 0x1000, &b, 1), -EFAULT);
-    assert_int_equal(f->hook_calls, 1);
-    assert_int_equal(f->hook_seen.iova, 0x1000);
+    assert_int_equal(h.calls, 1);
+    assert_int_equal(h.seen.iova, 0x1000);
     assert_false(iommu_take_stop_request(f->mmu));
-    f->hook_answer = IOMMU_ACTION_STOP;
+    h.answer = IOMMU_ACTION_STOP;
     assert_int_equal(dma_read(&f->port, 0x2000, &b, 1), -EFAULT);
-    assert_int_equal(f->hook_calls, 2);
+    assert_int_equal(h.calls, 2);
     assert_true(iommu_take_stop_request(f->mmu));
     assert_false(iommu_take_stop_request(f->mmu));
 }
@@ -319,7 +298,7 @@ static void test_reason_names__are_distinct_words(void **state)
     assert_string_equal(iommu_reason_name(IOMMU_REASON_COUNT), "unknown");
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fix_setup, fix_teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fix_setup, iommu_test_fix_teardown)
 
 int main(void)
 {

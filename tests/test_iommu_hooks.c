@@ -18,10 +18,11 @@
 
 #include "iommu/dma_port.h"
 #include "iommu/iommu.h"
+#include "tests/iommu_test_fix.h"
 
-#define RAM_SIZE (1u << 20)
-#define RID_A 0x0018
-#define RID_B 0x0020
+#define RAM_SIZE IOMMU_TEST_RAM_SIZE
+#define RID_A IOMMU_TEST_RID_A
+#define RID_B IOMMU_TEST_RID_B
 #define PG IOMMU_PAGE_SIZE
 #define WINDOW_NS 1000u
 #define FQ_MAX 4u
@@ -61,22 +62,20 @@ static void fix_write_hook(void *opaque, uint64_t phys, uint64_t len)
     f->nev++;
 }
 
+static void fix_tune(IommuConfig *cfg)
+{
+    cfg->pin_bound_domain = 8;
+    cfg->pin_bound_global = 12;
+    cfg->flush_queue_max = FQ_MAX;
+    cfg->flush_window_ns = WINDOW_NS;
+}
+
 static int fix_setup_mode(void **state, IommuMode mode)
 {
     Fix *f = calloc(1, sizeof(*f));
-    IommuConfig cfg;
 
-    f->ram = calloc(1, RAM_SIZE);
-    iommu_config_default(&cfg, f->ram, RAM_SIZE);
-    cfg.mode = mode;
-    cfg.pin_bound_domain = 8;
-    cfg.pin_bound_global = 12;
-    cfg.flush_queue_max = FQ_MAX;
-    cfg.flush_window_ns = WINDOW_NS;
-    assert_int_equal(iommu_new(&cfg, &f->mmu, NULL), 0);
-    assert_int_equal(iommu_attach(f->mmu, RID_A, "rtl8139"), 0);
-    assert_int_equal(iommu_attach(f->mmu, RID_B, "ne2000"), 0);
-    dma_port_init(&f->port, f->mmu, RID_A, DMA_PORT_TRANSLATED);
+    assert_non_null(f);
+    iommu_test_start(&f->ram, &f->mmu, &f->port, mode, fix_tune, "rtl8139", "ne2000");
     *state = f;
     return 0;
 }
@@ -95,8 +94,7 @@ static int fix_teardown(void **state)
 {
     Fix *f = *state;
 
-    iommu_free(f->mmu);
-    free(f->ram);
+    iommu_test_stop(f->ram, f->mmu);
     free(f);
     return 0;
 }

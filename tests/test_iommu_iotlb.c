@@ -13,54 +13,30 @@
 
 #include "iommu/dma_port.h"
 #include "iommu/iommu.h"
+#include "tests/iommu_test_fix.h"
 
-#define RAM_SIZE (1u << 20)
-#define RID 0x0018
+#define RAM_SIZE IOMMU_TEST_RAM_SIZE
+#define RID IOMMU_TEST_RID_A
 #define PG IOMMU_PAGE_SIZE
 #define FQ_MAX 4
 #define WINDOW_NS 1000
 
-typedef struct Fix {
-    uint8_t *ram;
-    Iommu *mmu;
-    DmaPort port;
-} Fix;
+typedef IommuTestFix Fix;
 
-static int fix_setup_mode(void **state, IommuMode mode)
+static void fix_tune(IommuConfig *cfg)
 {
-    Fix *f = calloc(1, sizeof(*f));
-    IommuConfig cfg;
-
-    f->ram = calloc(1, RAM_SIZE);
-    iommu_config_default(&cfg, f->ram, RAM_SIZE);
-    cfg.mode = mode;
-    cfg.flush_queue_max = FQ_MAX;
-    cfg.flush_window_ns = WINDOW_NS;
-    assert_int_equal(iommu_new(&cfg, &f->mmu, NULL), 0);
-    assert_int_equal(iommu_attach(f->mmu, RID, "e1000"), 0);
-    dma_port_init(&f->port, f->mmu, RID, DMA_PORT_TRANSLATED);
-    *state = f;
-    return 0;
+    cfg->flush_queue_max = FQ_MAX;
+    cfg->flush_window_ns = WINDOW_NS;
 }
 
 static int fix_setup_strict(void **state)
 {
-    return fix_setup_mode(state, IOMMU_MODE_STRICT);
+    return iommu_test_fix_setup(state, IOMMU_MODE_STRICT, fix_tune, "e1000", NULL);
 }
 
 static int fix_setup_lazy(void **state)
 {
-    return fix_setup_mode(state, IOMMU_MODE_LAZY);
-}
-
-static int fix_teardown(void **state)
-{
-    Fix *f = *state;
-
-    iommu_free(f->mmu);
-    free(f->ram);
-    free(f);
-    return 0;
+    return iommu_test_fix_setup(state, IOMMU_MODE_LAZY, fix_tune, "e1000", NULL);
 }
 
 static IommuStats stats_of(const Iommu *mmu)
@@ -282,8 +258,8 @@ static void test_many_pages__conflict_in_the_iotlb__and_still_translate(void **s
     assert_int_equal(stats_of(f->mmu).iotlb_hits, 1);
 }
 
-#define TS(fn) cmocka_unit_test_setup_teardown(fn, fix_setup_strict, fix_teardown)
-#define TL(fn) cmocka_unit_test_setup_teardown(fn, fix_setup_lazy, fix_teardown)
+#define TS(fn) cmocka_unit_test_setup_teardown(fn, fix_setup_strict, iommu_test_fix_teardown)
+#define TL(fn) cmocka_unit_test_setup_teardown(fn, fix_setup_lazy, iommu_test_fix_teardown)
 
 int main(void)
 {

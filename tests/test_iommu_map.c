@@ -14,58 +14,17 @@
 
 #include "iommu/dma_port.h"
 #include "iommu/iommu.h"
+#include "tests/iommu_test_fix.h"
 
-#define RAM_SIZE (1u << 20)
-#define RID 0x0018 /* 00:03.0 */
+#define RAM_SIZE IOMMU_TEST_RAM_SIZE
+#define RID IOMMU_TEST_RID_A
 #define PG IOMMU_PAGE_SIZE
 
-typedef struct Fix {
-    uint8_t *ram;
-    Iommu *mmu;
-    DmaPort port;
-} Fix;
+typedef IommuTestFix Fix;
 
 static int fix_setup(void **state)
 {
-    Fix *f = calloc(1, sizeof(*f));
-    IommuConfig cfg;
-    SlError err;
-
-    f->ram = calloc(1, RAM_SIZE);
-    iommu_config_default(&cfg, f->ram, RAM_SIZE);
-    assert_int_equal(iommu_new(&cfg, &f->mmu, &err), 0);
-    assert_int_equal(iommu_attach(f->mmu, RID, "rtl8139"), 0);
-    dma_port_init(&f->port, f->mmu, RID, DMA_PORT_TRANSLATED);
-    *state = f;
-    return 0;
-}
-
-static int fix_teardown(void **state)
-{
-    Fix *f = *state;
-
-    iommu_free(f->mmu);
-    free(f->ram);
-    free(f);
-    return 0;
-}
-
-static uint8_t *blob_of(const Iommu *mmu, size_t *n)
-{
-    uint8_t *b;
-
-    *n = iommu_state_size(mmu);
-    b = malloc(*n);
-    assert_int_equal(iommu_state_save(mmu, b, *n), (long)*n);
-    return b;
-}
-
-static IommuFault pop_one(Iommu *mmu)
-{
-    IommuFault flt;
-
-    assert_int_equal(iommu_fault_pop(mmu, &flt), 1);
-    return flt;
+    return iommu_test_fix_setup(state, IOMMU_MODE_STRICT, NULL, "rtl8139", NULL);
 }
 
 static void test_map__then_translate__gives_phys_with_offset(void **state)
@@ -93,7 +52,7 @@ static void test_unmap__then_translate__faults_not_mapped(void **state)
     assert_int_equal(iommu_translate(f->mmu, RID, 0x1000, IOMMU_DIR_READ, &phys), 0);
     assert_int_equal(iommu_unmap(f->mmu, RID, 0x1000), 0);
     assert_int_equal(iommu_translate(f->mmu, RID, 0x1000, IOMMU_DIR_READ, &phys), -EFAULT);
-    flt = pop_one(f->mmu);
+    flt = iommu_test_pop_fault(f->mmu);
     assert_int_equal(flt.reason, IOMMU_REASON_NOT_MAPPED);
     assert_int_equal(iommu_lookup(f->mmu, RID, 0x1000, &phys, &(unsigned){0}), -ENOENT);
 }
@@ -107,7 +66,7 @@ static void test_write__to_read_only__faults_permission(void **state)
     assert_int_equal(iommu_map(f->mmu, RID, 0x10000, 0x3000, IOMMU_PERM_READ), 0);
     assert_int_equal(dma_write(&f->port, 0x10010, buf, sizeof(buf)), -EACCES);
     assert_int_equal(f->ram[0x3010], 0); /* nothing landed */
-    flt = pop_one(f->mmu);
+    flt = iommu_test_pop_fault(f->mmu);
     assert_int_equal(flt.reason, IOMMU_REASON_PERMISSION);
     assert_int_equal(flt.dir, IOMMU_DIR_WRITE);
     assert_int_equal(flt.iova, 0x10010);
@@ -123,7 +82,7 @@ static void test_read__from_write_only__faults_permission(void **state)
 
     assert_int_equal(iommu_map(f->mmu, RID, 0x10000, 0x3000, IOMMU_PERM_WRITE), 0);
     assert_int_equal(dma_read(&f->port, 0x10000, buf, sizeof(buf)), -EACCES);
-    assert_int_equal(pop_one(f->mmu).reason, IOMMU_REASON_PERMISSION);
+    assert_int_equal(iommu_test_pop_fault(f->mmu).reason, IOMMU_REASON_PERMISSION);
 }
 
 static void test_overlapping_map__returns_eexist__and_changes_nothing(void **state)
@@ -134,11 +93,11 @@ static void test_overlapping_map__returns_eexist__and_changes_nothing(void **sta
 
     assert_int_equal(iommu_map_range(f->mmu, RID, 0x20000, 0x8000, 4 * PG,
                                      IOMMU_PERM_READ | IOMMU_PERM_WRITE), 0);
-    before = blob_of(f->mmu, &nb);
+    before = iommu_test_blob(f->mmu, &nb);
     /* Overlaps only the last page of the existing range. */
     assert_int_equal(iommu_map_range(f->mmu, RID, 0x23000, 0x40000, 3 * PG, IOMMU_PERM_READ),
                      -EEXIST);
-    after = blob_of(f->mmu, &na);
+    after = iommu_test_blob(f->mmu, &na);
     assert_int_equal(nb, na);
     assert_memory_equal(before, after, nb);
     assert_false(iommu_frame_is_pinned(f->mmu, 0x40000));
@@ -152,14 +111,14 @@ static void test_unaligned_requests__are_rejected_einval(void **state)
     uint8_t *before, *after;
     size_t nb, na;
 
-    before = blob_of(f->mmu, &nb);
+    before = iommu_test_blob(f->mmu, &nb);
     assert_int_equal(iommu_map_range(f->mmu, RID, 0x1001, 0x2000, PG, IOMMU_PERM_READ), -EINVAL);
     assert_int_equal(iommu_map_range(f->mmu, RID, 0x1000, 0x2010, PG, IOMMU_PERM_READ), -EINVAL);
     assert_int_equal(iommu_map_range(f->mmu, RID, 0x1000, 0x2000, 100, IOMMU_PERM_READ), -EINVAL);
     assert_int_equal(iommu_map_range(f->mmu, RID, 0x1000, 0x2000, 0, IOMMU_PERM_READ), -EINVAL);
     assert_int_equal(iommu_map_range(f->mmu, RID, 0x1000, 0x2000, PG, 0), -EINVAL);
     assert_int_equal(iommu_map_range(f->mmu, RID, 0x1000, 0x2000, PG, 8), -EINVAL);
-    after = blob_of(f->mmu, &na);
+    after = iommu_test_blob(f->mmu, &na);
     assert_int_equal(nb, na);
     assert_memory_equal(before, after, nb);
     assert_int_equal(iommu_map(f->mmu, RID, 0x1000, 0x2000, IOMMU_PERM_READ), 0);
@@ -246,7 +205,7 @@ static void test_dma__whose_second_page_is_unmapped__copies_nothing(void **state
     assert_int_equal(iommu_map(f->mmu, RID, 0x40000, 0x9000, IOMMU_PERM_WRITE), 0);
     assert_int_equal(dma_write(&f->port, 0x40fe0, out, sizeof(out)), -EFAULT);
     assert_int_equal(f->ram[0x9fe0], 0);
-    flt = pop_one(f->mmu);
+    flt = iommu_test_pop_fault(f->mmu);
     assert_int_equal(flt.reason, IOMMU_REASON_NOT_MAPPED);
     assert_int_equal(flt.iova, 0x41000); /* the first byte that faulted */
     assert_int_equal(flt.len, 32);
@@ -280,7 +239,7 @@ static void test_dma__without_a_domain__faults_no_domain(void **state)
 
     dma_port_init(&other, f->mmu, 0x0020, DMA_PORT_TRANSLATED);
     assert_int_equal(dma_read(&other, 0x1000, &b, 1), -EFAULT);
-    assert_int_equal(pop_one(f->mmu).reason, IOMMU_REASON_NO_DOMAIN);
+    assert_int_equal(iommu_test_pop_fault(f->mmu).reason, IOMMU_REASON_NO_DOMAIN);
 }
 
 static void test_dma__beyond_48_bits__faults_out_of_range(void **state)
@@ -290,7 +249,7 @@ static void test_dma__beyond_48_bits__faults_out_of_range(void **state)
     IommuFault flt;
 
     assert_int_equal(dma_read(&f->port, 0xffff800000001000ull, b, 16), -EFAULT);
-    flt = pop_one(f->mmu);
+    flt = iommu_test_pop_fault(f->mmu);
     assert_int_equal(flt.reason, IOMMU_REASON_OUT_OF_RANGE);
     assert_int_equal(flt.iova, 0xffff800000001000ull);
 }
@@ -309,7 +268,7 @@ static void test_off_mode__maps_iova_to_phys__and_bounds_checks_ram(void **state
     assert_int_equal(f->ram[0x200f], 0x5a);
     assert_int_equal(dma_write(&off, RAM_SIZE - 16, buf, sizeof(buf)), -EFAULT);
     assert_int_equal(f->ram[RAM_SIZE - 16], 0);
-    flt = pop_one(f->mmu);
+    flt = iommu_test_pop_fault(f->mmu);
     assert_int_equal(flt.reason, IOMMU_REASON_OUT_OF_RANGE);
     assert_int_equal(flt.iova, RAM_SIZE);
     assert_int_equal(flt.len, 16);
@@ -330,7 +289,7 @@ static void test_detach__removes_mappings_and_pins(void **state)
     assert_false(iommu_frame_is_pinned(f->mmu, 0x5000));
     /* The cached translation went with the domain. */
     assert_int_equal(dma_read(&f->port, 0x1000, &b, 1), -EFAULT);
-    assert_int_equal(pop_one(f->mmu).reason, IOMMU_REASON_NO_DOMAIN);
+    assert_int_equal(iommu_test_pop_fault(f->mmu).reason, IOMMU_REASON_NO_DOMAIN);
     assert_int_equal(iommu_detach(f->mmu, RID), -ENOENT);
     /* Re-attaching gives an empty domain. */
     assert_int_equal(iommu_attach(f->mmu, RID, "rtl8139"), 0);
@@ -385,7 +344,7 @@ static void test_new__with_bad_config__fails_with_a_message(void **state)
     assert_non_null(strstr(err.msg, "ram"));
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fix_setup, fix_teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fix_setup, iommu_test_fix_teardown)
 
 int main(void)
 {

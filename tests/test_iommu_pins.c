@@ -13,72 +13,39 @@
 
 #include "iommu/dma_port.h"
 #include "iommu/iommu.h"
+#include "tests/iommu_test_fix.h"
 
-#define RAM_SIZE (1u << 20)
-#define RID_A 0x0018
-#define RID_B 0x0020
+#define RAM_SIZE IOMMU_TEST_RAM_SIZE
+#define RID_A IOMMU_TEST_RID_A
+#define RID_B IOMMU_TEST_RID_B
 #define PG IOMMU_PAGE_SIZE
 
-typedef struct Fix {
-    uint8_t *ram;
-    Iommu *mmu;
-} Fix;
+typedef IommuTestFix Fix;
 
-static int fix_setup_mode(void **state, IommuMode mode)
+static void fix_tune(IommuConfig *cfg)
 {
-    Fix *f = calloc(1, sizeof(*f));
-    IommuConfig cfg;
-
-    f->ram = calloc(1, RAM_SIZE);
-    iommu_config_default(&cfg, f->ram, RAM_SIZE);
-    cfg.mode = mode;
-    cfg.pin_bound_domain = 8;
-    cfg.pin_bound_global = 12;
-    cfg.flush_queue_max = 64;
-    assert_int_equal(iommu_new(&cfg, &f->mmu, NULL), 0);
-    assert_int_equal(iommu_attach(f->mmu, RID_A, "rtl8139"), 0);
-    assert_int_equal(iommu_attach(f->mmu, RID_B, "ne2000"), 0);
-    *state = f;
-    return 0;
+    cfg->pin_bound_domain = 8;
+    cfg->pin_bound_global = 12;
+    cfg->flush_queue_max = 64;
 }
 
 static int fix_setup_strict(void **state)
 {
-    return fix_setup_mode(state, IOMMU_MODE_STRICT);
+    return iommu_test_fix_setup(state, IOMMU_MODE_STRICT, fix_tune, "rtl8139", "ne2000");
 }
 
 static int fix_setup_lazy(void **state)
 {
-    return fix_setup_mode(state, IOMMU_MODE_LAZY);
-}
-
-static int fix_teardown(void **state)
-{
-    Fix *f = *state;
-
-    iommu_free(f->mmu);
-    free(f->ram);
-    free(f);
-    return 0;
-}
-
-static uint8_t *blob_of(const Iommu *mmu, size_t *n)
-{
-    uint8_t *b;
-
-    *n = iommu_state_size(mmu);
-    b = malloc(*n);
-    assert_int_equal(iommu_state_save(mmu, b, *n), (long)*n);
-    return b;
+    return iommu_test_fix_setup(state, IOMMU_MODE_LAZY, fix_tune, "rtl8139", "ne2000");
 }
 
 /* Runs req (which must fail with want) and checks the blob is unchanged. */
 #define assert_refused_unchanged(mmu, req, want)                   \
     do {                                                           \
         size_t nb_, na_;                                           \
-        uint8_t *b_ = blob_of(mmu, &nb_), *a_;                     \
+        uint8_t *b_ = iommu_test_blob(mmu, &nb_), *a_;                     \
         assert_int_equal((req), (want));                           \
-        a_ = blob_of(mmu, &na_);                                   \
+        a_ = iommu_test_blob(mmu, &na_);                                   \
         assert_int_equal(nb_, na_);                                \
         assert_memory_equal(b_, a_, nb_);                          \
         free(b_);                                                  \
@@ -247,8 +214,8 @@ static void test_lazy_map_that_fits_not_even_after_a_drain__changes_nothing(void
     assert_int_equal(iommu_flush_pending(f->mmu), 2);
 }
 
-#define TS(fn) cmocka_unit_test_setup_teardown(fn, fix_setup_strict, fix_teardown)
-#define TL(fn) cmocka_unit_test_setup_teardown(fn, fix_setup_lazy, fix_teardown)
+#define TS(fn) cmocka_unit_test_setup_teardown(fn, fix_setup_strict, iommu_test_fix_teardown)
+#define TL(fn) cmocka_unit_test_setup_teardown(fn, fix_setup_lazy, iommu_test_fix_teardown)
 
 int main(void)
 {

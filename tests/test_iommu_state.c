@@ -14,10 +14,11 @@
 
 #include "iommu/dma_port.h"
 #include "iommu/iommu.h"
+#include "tests/iommu_test_fix.h"
 
-#define RAM_SIZE (1u << 20)
-#define RID_A 0x0018
-#define RID_B 0x0020
+#define RAM_SIZE IOMMU_TEST_RAM_SIZE
+#define RID_A IOMMU_TEST_RID_A
+#define RID_B IOMMU_TEST_RID_B
 #define PG IOMMU_PAGE_SIZE
 
 static Iommu *new_mmu(uint8_t *ram, uint64_t ram_size, IommuMode mode)
@@ -34,20 +35,10 @@ static Iommu *new_mmu(uint8_t *ram, uint64_t ram_size, IommuMode mode)
     return mmu;
 }
 
-static uint8_t *blob_of(const Iommu *mmu, size_t *n)
-{
-    uint8_t *b;
-
-    *n = iommu_state_size(mmu);
-    b = malloc(*n);
-    assert_int_equal(iommu_state_save(mmu, b, *n), (long)*n);
-    return b;
-}
-
 static void assert_same_state(const Iommu *a, const Iommu *b)
 {
     size_t na, nb;
-    uint8_t *ba = blob_of(a, &na), *bb = blob_of(b, &nb);
+    uint8_t *ba = iommu_test_blob(a, &na), *bb = iommu_test_blob(b, &nb);
 
     assert_int_equal(na, nb);
     assert_memory_equal(ba, bb, na);
@@ -113,7 +104,7 @@ static void test_round_trip__restored_iommu_saves_the_same_blob(void **state)
 
     (void)state;
     build_rich_state(a);
-    blob = blob_of(a, &n);
+    blob = iommu_test_blob(a, &n);
     assert_int_equal(iommu_state_restore(b, blob, n, &err), 0);
     assert_same_state(a, b);
     assert_int_equal(iommu_mode(b), IOMMU_MODE_LAZY);
@@ -140,7 +131,7 @@ static void test_restored_iommu__continues_exactly_like_the_original(void **stat
 
     (void)state;
     build_rich_state(a);
-    blob = blob_of(a, &n);
+    blob = iommu_test_blob(a, &n);
     assert_int_equal(iommu_state_restore(b, blob, n, NULL), 0);
     continue_run(a, &fa);
     continue_run(b, &fb);
@@ -166,11 +157,11 @@ static void test_restore__rewinds_the_same_iommu(void **state)
 
     (void)state;
     build_rich_state(a);
-    blob = blob_of(a, &n);
+    blob = iommu_test_blob(a, &n);
     continue_run(a, &last);
     assert_int_equal(iommu_detach(a, RID_B), 0);
     assert_int_equal(iommu_state_restore(a, blob, n, NULL), 0);
-    again = blob_of(a, &n2);
+    again = iommu_test_blob(a, &n2);
     assert_int_equal(n, n2);
     assert_memory_equal(blob, again, n);
     assert_true(iommu_is_attached(a, RID_B));
@@ -191,7 +182,7 @@ static void test_restore__of_another_ram_size__is_refused(void **state)
 
     (void)state;
     build_rich_state(a);
-    blob = blob_of(a, &n);
+    blob = iommu_test_blob(a, &n);
     assert_int_equal(iommu_state_restore(small, blob, n, &err), -EINVAL);
     assert_non_null(strstr(err.msg, "ram_frames"));
     assert_false(iommu_is_attached(small, RID_A));
@@ -229,15 +220,15 @@ static void test_corrupt_blobs__are_refused_or_harmless(void **state)
 
     (void)state;
     build_rich_state(a);
-    blob = blob_of(a, &n);
+    blob = iommu_test_blob(a, &n);
     bad = malloc(n);
-    before = blob_of(b, &before_n);
+    before = iommu_test_blob(b, &before_n);
     for (i = 0; i < n; i += 64) {
         assert_int_equal(iommu_state_restore(b, blob, i, &err), -EINVAL);
     }
     {
         size_t now_n;
-        uint8_t *now = blob_of(b, &now_n);
+        uint8_t *now = iommu_test_blob(b, &now_n);
 
         assert_int_equal(now_n, before_n);
         assert_memory_equal(now, before, now_n);
@@ -250,7 +241,7 @@ static void test_corrupt_blobs__are_refused_or_harmless(void **state)
         rc = iommu_state_restore(b, bad, n, &err);
         if (rc) {
             size_t now_n;
-            uint8_t *now = blob_of(b, &now_n);
+            uint8_t *now = iommu_test_blob(b, &now_n);
 
             assert_int_equal(rc, -EINVAL);
             assert_int_equal(now_n, before_n);
