@@ -89,23 +89,32 @@ static inline uint64_t pk_test_rng(uint64_t *s)
     return z ^ (z >> 31);
 }
 
+/* A store of *cfg's geometry over cfg->nframes frames of zeroed host
+ * memory (*frames: the caller frees it after pk_store_free). */
+static inline PkStore *pk_test_store_new_config(const PkStoreConfig *cfg, uint8_t **frames)
+{
+    PkStoreConfig c = *cfg;
+    PkStore *s;
+    SlError e;
+
+    *frames = calloc(c.nframes, PK_PAGE_SIZE);
+    assert_non_null(*frames);
+    c.frames = *frames;
+    if (pk_store_new(&c, &s, &e) != 0) {
+        fail_msg("pk_store_new: %s", e.msg);
+    }
+    return s;
+}
+
 /* A store over nframes frames of host memory (*frames: the caller frees
  * it after pk_store_free) with room for max_objects records, tombstones
- * included.  For restarts, and for tests that need no graph. */
+ * included, and 4 banks.  For restarts, and for tests that need no graph. */
 static inline PkStore *pk_test_store_new(uint32_t nframes, uint32_t max_objects,
                                          uint8_t **frames)
 {
     PkStoreConfig cfg = {.nframes = nframes, .max_objects = max_objects, .max_banks = 4};
-    PkStore *s;
-    SlError e;
 
-    *frames = calloc(nframes, PK_PAGE_SIZE);
-    assert_non_null(*frames);
-    cfg.frames = *frames;
-    if (pk_store_new(&cfg, &s, &e) != 0) {
-        fail_msg("pk_store_new: %s", e.msg);
-    }
-    return s;
+    return pk_test_store_new_config(&cfg, frames);
 }
 
 /* A graph over a new, empty store.  No object exists yet: a test that

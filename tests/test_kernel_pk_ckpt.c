@@ -608,16 +608,8 @@ static PkStore *placed_store_new(uint8_t **frames)
 {
     PkStoreConfig cfg = {.nframes = 16, .max_objects = 64, .max_banks = 2, .nplaced = 4,
                          .placed_oid = PLACED_OID};
-    PkStore *s;
-    SlError e;
 
-    *frames = calloc(cfg.nframes, PK_PAGE_SIZE);
-    assert_non_null(*frames);
-    cfg.frames = *frames;
-    if (pk_store_new(&cfg, &s, &e) != 0) {
-        fail_msg("pk_store_new: %s", e.msg);
-    }
-    return s;
+    return pk_test_store_new_config(&cfg, frames);
 }
 
 /* Placed OIDs (guest RAM, kmem.h) are allocated again into their own
