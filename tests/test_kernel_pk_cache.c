@@ -69,7 +69,7 @@ static void test_cache__evicted_clean_objects__reload_through_the_backing(void *
     for (i = 0; i < 20; i++) {
         oid[i] = pk_test_fix_new_page(f, (uint8_t)(0x40 + i));
         if (i % 4 == 3) {
-            pk_test_fix_checkpoint(f, i);            /* cleans them: evictable */
+            pk_test_fix_checkpoint(f, i); /* cleans them: evictable */
         }
     }
     for (i = 0; i < 20; i++) {

@@ -320,7 +320,7 @@ static void test_placed__frame_pressure__never_evicts_a_placed_object(void **sta
         placed[k] = new_placed(f, PK_BANK_PRIME, (int32_t)k, (uint8_t)(0xa0 + k));
         idx[k] = pk_object_find(f->s, placed[k]);
     }
-    pk_test_fix_checkpoint(f, 1);                    /* clean: they would be candidates */
+    pk_test_fix_checkpoint(f, 1);        /* clean: they would be candidates */
     for (i = 0; i < 12; i++) {
         other[i] = pk_test_fix_new_page(f, (uint8_t)i);
         pk_test_fix_checkpoint(f, 2 + i);
