@@ -1,7 +1,8 @@
 /*
  * tests/pk_test_graph.h: a randomized object graph on the persistent
  * kernel's real store, and a model of it, for the checkpoint tests
- * (test_kernel_pk_ckpt.c, test_kernel_pk_crash.c).  Header-only.
+ * (test_kernel_pk_ckpt.c, test_kernel_pk_disk.c, test_kernel_pk_crash.c).
+ * Header-only.
  *
  * The store is kernel-guest's own (pk_object, pk_bank, pk_cap, pk_cache):
  * objects are made by banks, counts change by revoke and by destroy (which
@@ -399,8 +400,9 @@ static inline int pk_test_graph_write_node(PkTestGraph *g, PkOid oid)
 
 /* One random step (the first makes the CSpace): create (pages and nodes,
  * from the prime bank or a child bank), write a page or node slots,
- * revoke, destroy, create or kill the child bank.  0, or -EBUSY/-ENOMEM with the store and the model as they
- * were before the failed call (a step is one to three calls). */
+ * revoke, destroy, create or kill the child bank.  0, or -EBUSY/-ENOMEM
+ * with the store and the model as they were before the failed call (a
+ * step is one to three calls). */
 static inline int pk_test_graph_step(PkTestGraph *g)
 {
     uint64_t r = pk_test_rng(&g->rng) % 100;
