@@ -94,13 +94,10 @@ static int persist_bind(Persist *p, PkStore *store, SlError *e)
 static int persist_bind_machine(Persist *p, Machine *m, SlError *e)
 {
     Kernel *k = machine_kernel(m);
-    int err;
+    bool bound = p->ck && p->store == kernel_store(k);
+    int err = persist_bind(p, kernel_store(k), e);
 
-    if (p->ck && p->store == kernel_store(k)) {
-        return 0;
-    }
-    err = persist_bind(p, kernel_store(k), e);
-    return err ? err : kernel_track_writes(k, true, e);
+    return err || bound ? err : kernel_track_writes(k, true, e);
 }
 
 /* The disk's copy of the state is unknown (a failed checkpoint): the next
@@ -451,10 +448,7 @@ int persist_restart_machine(Persist *p, Machine *m, FILE *out, SlError *e)
     p->last_len = len;
     p->state_pages = len / PK_PAGE_SIZE;
     /* The table is the checkpoint's now: nothing dirty, free frames zero. */
-    kernel_store_restarted(k);
-    for (uint32_t f = 0; f < store->cfg.nplaced; f++) {
-        restored += store->frame_owner[f] >= 0;
-    }
+    restored = kernel_store_restarted(k);
     err = kernel_state_remap(k, e);
     if (err) {
         return err;

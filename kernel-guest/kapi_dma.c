@@ -269,18 +269,14 @@ void kernel_dma_device_access(Kernel *k, uint16_t rid, uint64_t iova, uint64_t l
 
 void kdma_bank_gone(Kernel *k, int32_t bank)
 {
-    const PkStore *st = k->mem.store;
-
     for (unsigned i = 0; i < k->dma.nmaps; i++) {
         KDmaMap *m = &k->dma.maps[i];
-        uint64_t pfn = m->pa / KMEM_PAGE_SIZE;
-        int32_t idx = pfn < k->mem.npages ? st->frame_owner[pfn] : -1;
 
         if (m->charged && m->bank == bank) {
             m->charged = 0;      /* the entries' charge went with the bank */
         }
-        if (m->state == KDMA_STATE_QUARANTINED && m->owns_frames && idx >= 0 &&
-            st->obj[idx].bank == bank) {
+        if (m->state == KDMA_STATE_QUARANTINED && m->owns_frames &&
+            kmem_page_bank(&k->mem, m->pa) == bank) {
             m->owns_frames = 0;  /* freed with the bank, at their last unpin */
         }
     }

@@ -155,8 +155,9 @@ int kernel_track_writes(Kernel *k, bool on, SlError *e);
 uint64_t kernel_collect_dirty(Kernel *k);
 /* After the store was brought back to a checkpoint and the kernel state
  * restored: nothing is dirty, and every frame no page object holds is
- * zero (as it was at the checkpoint: freed frames are zeroed). */
-void kernel_store_restarted(Kernel *k);
+ * zero (as it was at the checkpoint: freed frames are zeroed).  Returns
+ * how many frames hold page objects (the RAM pages restored). */
+uint64_t kernel_store_restarted(Kernel *k);
 /* A module's space bank: pages and IOMMU mapping entries charged now, and
  * the quotas (UINT64_MAX: unlimited); -ENOENT for no such module. */
 typedef struct KernelBankUsage {

@@ -25,17 +25,11 @@ uint64_t kernel_collect_dirty(Kernel *k)
     return kmem_collect_dirty(&k->mem);
 }
 
-void kernel_store_restarted(Kernel *k)
+uint64_t kernel_store_restarted(Kernel *k)
 {
-    const int32_t *owner = k->mem.store->frame_owner;
-
     pk_store_mark_all_clean(k->mem.store);
-    for (uint64_t pfn = 0; pfn < k->mem.npages; pfn++) {
-        if (owner[pfn] == PK_FRAME_FREE && k->mem.touched[pfn]) {
-            memset(k->mem.ram + pfn * KMEM_PAGE_SIZE, 0, KMEM_PAGE_SIZE);
-        }
-    }
     memset(k->mem.dirty, 0, k->mem.npages);
+    return kmem_zero_free_frames(&k->mem);
 }
 
 int kernel_bank_usage(const Kernel *k, int mod, KernelBankUsage *u)

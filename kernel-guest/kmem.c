@@ -99,6 +99,13 @@ void kmem_fini(KMem *m)
 
 /* --- page frames ------------------------------------------------------- */
 
+/* A free frame back to zero (as a checkpoint takes it: never stored). */
+static void kmem_zero_frame(KMem *m, uint64_t pfn)
+{
+    memset(kmem_frame(m, pfn), 0, KMEM_PAGE_SIZE);
+    m->touched[pfn] = 0;
+}
+
 /* Destroys the object in pfn (if any) and zeroes the frame unless the
  * IOMMU still pins it (then kmem_frame_pin zeroes it at the last unpin). */
 static void kmem_free_frame(KMem *m, uint64_t pfn)
@@ -106,8 +113,29 @@ static void kmem_free_frame(KMem *m, uint64_t pfn)
     int32_t idx = kmem_object_at(m, pfn);
 
     if (idx >= 0 && pk_object_destroy(m->store, idx) != PK_PENDING) {
-        memset(kmem_frame(m, pfn), 0, KMEM_PAGE_SIZE);
+        kmem_zero_frame(m, pfn);
     }
+}
+
+uint64_t kmem_zero_free_frames(KMem *m)
+{
+    uint64_t live = 0;
+
+    for (uint64_t pfn = 0; pfn < m->npages; pfn++) {
+        if (m->store->frame_owner[pfn] != PK_FRAME_FREE) {
+            live += kmem_object_at(m, pfn) >= 0;
+        } else if (m->touched[pfn]) {
+            kmem_zero_frame(m, pfn);
+        }
+    }
+    return live;
+}
+
+int32_t kmem_page_bank(const KMem *m, uint64_t pa)
+{
+    int32_t idx = pa / KMEM_PAGE_SIZE < m->npages ? kmem_object_at(m, pa / KMEM_PAGE_SIZE) : -1;
+
+    return idx >= 0 ? m->store->obj[idx].bank : -1;
 }
 
 static uint64_t kmem_alloc_run(KMem *m, uint64_t npages, uint64_t tell);
@@ -182,7 +210,7 @@ void kmem_frame_pin(KMem *m, uint64_t pfn, bool pinned)
     if (pinned) {
         (void)pk_cache_pin(m->store, KMEM_RAM_OID + pfn, &frame);
     } else if (pk_cache_unpin(m->store, KMEM_RAM_OID + pfn) == PK_PENDING) {
-        memset(kmem_frame(m, pfn), 0, KMEM_PAGE_SIZE);   /* freed while pinned: now free */
+        kmem_zero_frame(m, pfn);                           /* freed while pinned: now free */
     }
 }
 
@@ -202,18 +230,11 @@ static void kmem_drop_allocs(KMem *m, uint64_t start, uint64_t end);
 
 int kmem_bank_destroy(KMem *m, int32_t bank)
 {
-    uint64_t *pfns;
-    uint64_t n = 0;
     int err;
 
     if (bank <= KMEM_BANK_KERNEL || (uint32_t)bank >= m->store->cfg.max_banks ||
         !m->store->bank[bank].live) {
         return -EINVAL;
-    }
-    /* Its frames: zeroed once the bank's destruction has freed them. */
-    pfns = malloc(m->npages * sizeof(*pfns));
-    if (!pfns) {
-        return -ENOMEM;
     }
     for (unsigned i = 0; i < m->narenas;) {
         KMemArena *a = &m->arenas[i];
@@ -225,20 +246,9 @@ int kmem_bank_destroy(KMem *m, int32_t bank)
         kmem_drop_allocs(m, KMEM_PAGE_OFFSET + a->pa, KMEM_PAGE_OFFSET + a->pa + a->len);
         *a = m->arenas[--m->narenas];
     }
-    for (uint64_t pfn = 0; pfn < m->npages; pfn++) {
-        int32_t idx = kmem_object_at(m, pfn);
-
-        if (idx >= 0 && m->store->obj[idx].bank == bank) {
-            pfns[n++] = pfn;
-        }
-    }
     err = pk_bank_kill(m->store, bank);
-    for (uint64_t i = 0; err >= 0 && i < n; i++) {
-        if (m->store->frame_owner[pfns[i]] == PK_FRAME_FREE) {
-            memset(kmem_frame(m, pfns[i]), 0, KMEM_PAGE_SIZE);
-        }
-    }
-    free(pfns);
+    /* The frames it freed (a pinned one waits for its last unpin). */
+    kmem_zero_free_frames(m);
     if (m->bank_now == bank) {
         m->bank_now = KMEM_BANK_KERNEL;
     }
@@ -406,12 +416,12 @@ const void *kmem_host_ro(const KMem *m, uint64_t va, uint64_t len)
     return m->ram + pa;
 }
 
-void *kmem_host(const KMem *m, uint64_t va, uint64_t len)
+void *kmem_host(KMem *m, uint64_t va, uint64_t len)
 {
     const void *p = kmem_host_ro(m, va, len);
 
     if (p) {
-        kmem_mark_dirty((KMem *)m, (uint64_t)((const uint8_t *)p - m->ram), len);
+        kmem_mark_dirty(m, (uint64_t)((const uint8_t *)p - m->ram), len);
     }
     return (void *)p;
 }

@@ -98,8 +98,8 @@ typedef struct KMem {
     /* Dirty tracking (not state): a byte per page written since the last
      * kmem_collect_dirty(). */
     uint8_t *dirty;
-    uint8_t *touched;            /* a byte per page ever allocated or written in this
-                                  * process: the others are still zero */
+    uint8_t *touched;            /* a byte per page that may hold non-zero bytes:
+                                  * allocated or written since last zeroed */
     bool tracking;
     /* State. */
     KMemRegion regions[KMEM_MAX_REGIONS];
@@ -146,6 +146,12 @@ void kmem_uncharge_maps(KMem *m, int32_t bank, uint64_t n);
 /* The IOMMU pinned (pinned=true) or released a frame: the page object in
  * it is I/O-pinned or unpinned (pk_cache.h). */
 void kmem_frame_pin(KMem *m, uint64_t pfn, bool pinned);
+/* The bank of the live page object holding guest-physical pa, or -1. */
+int32_t kmem_page_bank(const KMem *m, uint64_t pa);
+/* Zeroes every frame no page object holds that may not be zero (after a
+ * bank's destruction or a restore freed frames wholesale); returns how many
+ * frames hold page objects. */
+uint64_t kmem_zero_free_frames(KMem *m);
 
 /* Dirty tracking ----------------------------------------------------------
  * Turns the vCPU write tracker on or off (off by default: it costs every
@@ -171,7 +177,7 @@ uint64_t kmem_reserve_module(KMem *m, uint64_t len);
 /* Host pointer for guest range [va, va+len) if it lies in RAM, else NULL.
  * kmem_host is for writing (the pages are marked dirty), kmem_host_ro for
  * reading only. */
-void *kmem_host(const KMem *m, uint64_t va, uint64_t len);
+void *kmem_host(KMem *m, uint64_t va, uint64_t len);
 const void *kmem_host_ro(const KMem *m, uint64_t va, uint64_t len);
 
 /* kmalloc: direct-mapped memory from bank_now's arenas, zeroed when zero
